@@ -1,0 +1,157 @@
+//! The append path: the one way events enter the log.
+
+use std::sync::Arc;
+
+use cqrs_es::persist::SerializedEvent;
+use futures_util::future::BoxFuture;
+use sqlx::{PgConnection, PgPool};
+
+use crate::announce::Announcer;
+use crate::event::{complete_metadata, MetadataDefaults};
+
+/// What one append put into the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The global position of each appended event, in the order they were given.
+    pub positions: Vec<i64>,
+}
+
+impl Appended {
+    /// The position of the last event appended (0 when nothing was appended).
+    pub fn last_position(&self) -> i64 {
+        self.positions.last().copied().unwrap_or(0)
+    }
+}
+
+/// Why an append did not happen. Nothing was written in either case.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// Another writer appended to one of the aggregates first (optimistic lock).
+    #[error("another writer appended to the aggregate first")]
+    Conflict,
+    /// The database failed or was unreachable.
+    #[error("database error while appending events")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The PostgreSQL event log: appends events and reads them back in global log order.
+///
+/// Cheap to clone. Every write to the `events` table goes through [`EventLog::append`] or
+/// [`EventLog::append_then`], so that commit batching or other append-side changes need
+/// not touch callers.
+#[derive(Clone, Debug)]
+pub struct EventLog {
+    pub(crate) pool: PgPool,
+    announcer: Arc<Announcer>,
+}
+
+/// Further writes that must commit atomically with an append (a snapshot, an idempotency
+/// record). They run after the events are inserted, inside the same transaction.
+pub type AfterAppend<'c, T> = BoxFuture<'c, Result<T, AppendError>>;
+
+impl EventLog {
+    /// Opens the log on a pool. Must be called inside a Tokio runtime: it starts the task
+    /// that wakes readers after commits.
+    pub fn new(pool: PgPool) -> Self {
+        let announcer = Arc::new(Announcer::start(pool.clone()));
+        Self { pool, announcer }
+    }
+
+    /// The pool this log reads and writes through.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Appends events in one transaction. Each event's sequence must be the next of its
+    /// aggregate, else nothing is written and [`AppendError::Conflict`] is returned.
+    pub async fn append(&self, events: &[SerializedEvent]) -> Result<Appended, AppendError> {
+        self.append_then(events, |_| Box::pin(async { Ok(()) }))
+            .await
+            .map(|(appended, ())| appended)
+    }
+
+    /// Appends events and, in the same transaction, runs `after` for further writes; both
+    /// commit or neither does.
+    ///
+    /// The event insert is the transaction's first statement on purpose: the transaction id
+    /// that orders the log is assigned at a transaction's first write, and it must be
+    /// assigned after the writer read the aggregate state it decided on, or a later event
+    /// of an aggregate could sort before an earlier one (docs/adr/0002).
+    pub async fn append_then<T, F>(
+        &self,
+        events: &[SerializedEvent],
+        after: F,
+    ) -> Result<(Appended, T), AppendError>
+    where
+        F: for<'c> FnOnce(&'c mut PgConnection) -> AfterAppend<'c, T>,
+    {
+        let mut tx = self.pool.begin().await?;
+        let appended = insert_events(&mut tx, events).await?;
+        let extra = after(&mut tx).await?;
+        tx.commit().await?;
+        if !appended.positions.is_empty() {
+            self.announcer.poke();
+        }
+        Ok((appended, extra))
+    }
+}
+
+/// Inserts all events with one statement. `WITH ORDINALITY … ORDER BY` makes the identity
+/// column number them in the given order, so an aggregate's events get rising positions.
+async fn insert_events(
+    conn: &mut PgConnection,
+    events: &[SerializedEvent],
+) -> Result<Appended, AppendError> {
+    if events.is_empty() {
+        return Ok(Appended {
+            positions: Vec::new(),
+        });
+    }
+    let defaults = MetadataDefaults::now();
+    let n = events.len();
+    let mut aggregate_types = Vec::with_capacity(n);
+    let mut aggregate_ids = Vec::with_capacity(n);
+    let mut sequences = Vec::with_capacity(n);
+    let mut event_types = Vec::with_capacity(n);
+    let mut event_versions = Vec::with_capacity(n);
+    let mut payloads = Vec::with_capacity(n);
+    let mut metadata = Vec::with_capacity(n);
+    for event in events {
+        aggregate_types.push(event.aggregate_type.as_str());
+        aggregate_ids.push(event.aggregate_id.as_str());
+        sequences.push(i64::try_from(event.sequence).map_err(|e| sqlx::Error::Encode(e.into()))?);
+        event_types.push(event.event_type.as_str());
+        event_versions.push(event.event_version.as_str());
+        payloads.push(&event.payload);
+        metadata.push(complete_metadata(&event.metadata, &defaults));
+    }
+    let result = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                             payload, metadata, recorded_at)
+         SELECT t.aggregate_type, t.aggregate_id, t.sequence, t.event_type, t.event_version,
+                t.payload, t.metadata, $8
+         FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[],
+                     $6::jsonb[], $7::jsonb[])
+              WITH ORDINALITY AS t(aggregate_type, aggregate_id, sequence, event_type,
+                                   event_version, payload, metadata, ord)
+         ORDER BY t.ord
+         RETURNING position",
+    )
+    .bind(&aggregate_types)
+    .bind(&aggregate_ids)
+    .bind(&sequences)
+    .bind(&event_types)
+    .bind(&event_versions)
+    .bind(&payloads)
+    .bind(&metadata)
+    .bind(defaults.recorded_at)
+    .fetch_all(&mut *conn)
+    .await;
+    match result {
+        Ok(positions) => Ok(Appended { positions }),
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("events_pkey") => {
+            Err(AppendError::Conflict)
+        }
+        Err(e) => Err(AppendError::Database(e)),
+    }
+}

@@ -1,0 +1,127 @@
+//! Events as the log stores them, and the metadata every event carries.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use cqrs_es::persist::SerializedEvent;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::LogPosition;
+
+/// Metadata key: the id shared by every event that one outside request set off.
+pub const CORRELATION_ID: &str = "correlation_id";
+/// Metadata key: the id of the command or event that directly caused this event.
+pub const CAUSATION_ID: &str = "causation_id";
+/// Metadata key: when the event was recorded (RFC 3339, UTC, microseconds).
+pub const RECORDED_AT: &str = "recorded_at";
+
+/// One committed event, read from the log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordedEvent {
+    /// The event's global position: unique, and the number clients see.
+    pub position: i64,
+    /// The transaction that appended it; with `position` it forms the read order.
+    #[serde(skip)]
+    pub transaction_id: i64,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+    pub metadata: Value,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl RecordedEvent {
+    /// Where a reader stands after this event.
+    pub fn log_position(&self) -> LogPosition {
+        LogPosition {
+            transaction_id: self.transaction_id,
+            position: self.position,
+        }
+    }
+
+    /// The event as cqrs-es hands it to aggregates and queries.
+    pub fn into_serialized(self) -> SerializedEvent {
+        SerializedEvent {
+            aggregate_id: self.aggregate_id,
+            // Sequences are written from cqrs-es `usize` values and checked `>= 1` by the
+            // table, so they always fit.
+            sequence: usize::try_from(self.sequence).unwrap_or_default(),
+            aggregate_type: self.aggregate_type,
+            event_type: self.event_type,
+            event_version: self.event_version,
+            payload: self.payload,
+            metadata: self.metadata,
+        }
+    }
+}
+
+/// Completes an event's metadata before it is appended: every event carries
+/// `correlation_id`, `causation_id` and `recorded_at`. Values the caller set are kept; the
+/// defaults make a command with no outside cause its own correlation and causation.
+pub(crate) fn complete_metadata(metadata: &Value, defaults: &MetadataDefaults) -> Value {
+    let mut map = match metadata {
+        Value::Object(map) => map.clone(),
+        _ => Map::new(),
+    };
+    let correlation = map
+        .get(CORRELATION_ID)
+        .and_then(Value::as_str)
+        .map_or_else(|| defaults.correlation_id.clone(), str::to_owned);
+    map.entry(CAUSATION_ID)
+        .or_insert_with(|| Value::String(correlation.clone()));
+    map.insert(CORRELATION_ID.to_owned(), Value::String(correlation));
+    map.insert(
+        RECORDED_AT.to_owned(),
+        Value::String(defaults.recorded_at_text.clone()),
+    );
+    Value::Object(map)
+}
+
+/// The values one append gives to every event that lacks them.
+#[derive(Debug)]
+pub(crate) struct MetadataDefaults {
+    pub(crate) correlation_id: String,
+    pub(crate) recorded_at: DateTime<Utc>,
+    pub(crate) recorded_at_text: String,
+}
+
+impl MetadataDefaults {
+    pub(crate) fn now() -> Self {
+        // PostgreSQL keeps microseconds; truncate so the column and the metadata agree.
+        let now = Utc::now();
+        let recorded_at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+        Self {
+            correlation_id: Uuid::new_v4().to_string(),
+            recorded_at,
+            recorded_at_text: recorded_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fills_missing_metadata_and_keeps_given_ids() {
+        let defaults = MetadataDefaults::now();
+        let filled = complete_metadata(&json!({}), &defaults);
+        assert_eq!(filled[CORRELATION_ID], json!(defaults.correlation_id));
+        assert_eq!(filled[CAUSATION_ID], json!(defaults.correlation_id));
+        assert_eq!(filled[RECORDED_AT], json!(defaults.recorded_at_text));
+
+        let given = complete_metadata(
+            &json!({"correlation_id": "c", "causation_id": "e"}),
+            &defaults,
+        );
+        assert_eq!(given[CORRELATION_ID], json!("c"));
+        assert_eq!(given[CAUSATION_ID], json!("e"));
+
+        let only_correlation = complete_metadata(&json!({"correlation_id": "c"}), &defaults);
+        assert_eq!(only_correlation[CAUSATION_ID], json!("c"));
+    }
+}

@@ -1,0 +1,51 @@
+//! The OMS event log on PostgreSQL: the single source of truth and the outbox.
+//!
+//! Aggregates persist through cqrs-es into the `events` table (the postgres-es layout,
+//! plus a global `position` and the writing transaction's id). Readers take the log in a
+//! global order that never skips an event, however transactions interleave. This crate is
+//! the only code that touches the `events` table.
+//!
+//! # Layout
+//!
+//! - [`append`]: [`EventLog`], the one append path (one statement per append, returns
+//!   positions, optional further writes in the same transaction).
+//! - [`read`]: gapless reads across all aggregates ([`EventLog::read_after`]).
+//! - [`watch`] and `announce`: waking followers after commits without busy polling.
+//! - [`repository`]: [`PgEventRepository`], cqrs-es persistence over the log.
+//! - [`schema`]: the migrations of `schemas/migrations`.
+//! - [`embedded`]: the embedded PostgreSQL server used when no `DATABASE_URL` is given.
+//! - `testing` (feature `testing`): a fresh database per test.
+
+mod announce;
+pub mod append;
+pub mod embedded;
+pub mod event;
+mod position;
+pub mod read;
+pub mod repository;
+pub mod schema;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod watch;
+
+pub use announce::EVENTS_CHANNEL;
+pub use append::{AppendError, Appended, EventLog};
+pub use event::RecordedEvent;
+pub use position::LogPosition;
+pub use read::{LogBatch, LogFilter};
+pub use repository::PgEventRepository;
+pub use schema::{is_migrated, migrate, MIGRATOR};
+pub use watch::{LogWatcher, FALLBACK_POLL, HELD_BACK_POLL};
+
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+
+/// Pool settings for services: a request never waits long for a connection, so a lost
+/// database shows as an error within seconds rather than a hang.
+pub fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(32)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(3))
+}

@@ -1,0 +1,155 @@
+//! Reading the global log in an order that never skips an event.
+
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+
+use crate::{EventLog, LogPosition, RecordedEvent};
+
+/// Which events a read returns. The default is all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogFilter {
+    /// Only events of this type (`oms events tail --type`).
+    pub event_type: Option<String>,
+    /// Only events of this aggregate type (cqrs-es replays).
+    pub aggregate_type: Option<String>,
+}
+
+/// One read of the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogBatch {
+    /// Committed events after the checkpoint, in log order.
+    pub events: Vec<RecordedEvent>,
+    /// Where the reader stands after this batch: the last event's position, or the
+    /// checkpoint it asked from when the batch is empty.
+    pub next: LogPosition,
+    /// Committed events exist that this read could not return yet because an older
+    /// transaction is still open. A follower then looks again soon rather than waiting
+    /// for an announcement: that transaction may end without one (a rollback, or a write
+    /// to another table).
+    pub held_back: bool,
+}
+
+const COLUMNS: &str = "position, transaction_id, aggregate_type, aggregate_id, sequence, \
+                       event_type, event_version, payload, metadata, recorded_at";
+
+/// The oldest transaction still running: every transaction below it has finished, so the
+/// events below it are final. Evaluated once per statement, against the statement's own
+/// snapshot, which is also the snapshot that decides which rows the statement sees.
+const HORIZON: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+
+impl EventLog {
+    /// Reads up to `limit` committed events after `after`, in log order.
+    ///
+    /// Never returns an event while an event that sorts before it can still be committed:
+    /// it stops at the oldest transaction still running. A transaction that stays open
+    /// therefore holds readers back; it is never skipped.
+    pub async fn read_after(
+        &self,
+        after: LogPosition,
+        limit: u32,
+        filter: &LogFilter,
+    ) -> Result<LogBatch, sqlx::Error> {
+        // One statement, one snapshot: the horizon, the held-back flag and the events all
+        // agree. The LEFT JOIN yields one all-NULL row when there are no events.
+        let sql = format!(
+            "WITH horizon AS MATERIALIZED (SELECT {HORIZON} AS xmin)
+             SELECT h.held_back, e.* FROM
+               (SELECT EXISTS (SELECT 1 FROM events, horizon
+                               WHERE transaction_id >= horizon.xmin) AS held_back) h
+               LEFT JOIN LATERAL (
+                 SELECT {COLUMNS} FROM events, horizon
+                 WHERE (transaction_id, position) > ($1, $2)
+                   AND transaction_id < horizon.xmin
+                   AND ($4::text IS NULL OR event_type = $4)
+                   AND ($5::text IS NULL OR aggregate_type = $5)
+                 ORDER BY transaction_id, position
+                 LIMIT $3
+               ) e ON true
+             ORDER BY e.transaction_id, e.position"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(after.transaction_id)
+            .bind(after.position)
+            .bind(i64::from(limit))
+            .bind(filter.event_type.as_deref())
+            .bind(filter.aggregate_type.as_deref())
+            .fetch_all(&self.pool)
+            .await?;
+        let held_back = match rows.first() {
+            Some(row) => row.try_get(0)?,
+            None => false,
+        };
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.try_get::<Option<i64>, _>(1)?.is_some() {
+                events.push(decode(row, 1)?);
+            }
+        }
+        let next = events.last().map_or(after, RecordedEvent::log_position);
+        Ok(LogBatch {
+            events,
+            next,
+            held_back,
+        })
+    }
+
+    /// Where the reader stands after the event at `position`, for readers that start from
+    /// a position a user gave. `None` when no event has that position.
+    pub async fn position_of(&self, position: i64) -> Result<Option<LogPosition>, sqlx::Error> {
+        if position == 0 {
+            return Ok(Some(LogPosition::START));
+        }
+        let transaction_id: Option<i64> =
+            sqlx::query_scalar("SELECT transaction_id FROM events WHERE position = $1")
+                .bind(position)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(transaction_id.map(|transaction_id| LogPosition {
+            transaction_id,
+            position,
+        }))
+    }
+
+    /// The highest position in the log (0 when empty), committed or not yet readable.
+    pub async fn head_position(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    /// One aggregate's events with a sequence above `after_sequence`, in sequence order.
+    pub async fn read_aggregate(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        after_sequence: i64,
+    ) -> Result<Vec<RecordedEvent>, sqlx::Error> {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM events
+             WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3
+             ORDER BY sequence"
+        ))
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(after_sequence)
+        .try_map(|row: PgRow| decode(&row, 0))
+        .fetch_all(&self.pool)
+        .await
+    }
+}
+
+/// Decodes the event whose columns (in `COLUMNS` order) start at index `at`.
+fn decode(row: &PgRow, at: usize) -> Result<RecordedEvent, sqlx::Error> {
+    Ok(RecordedEvent {
+        position: row.try_get(at)?,
+        transaction_id: row.try_get(at + 1)?,
+        aggregate_type: row.try_get(at + 2)?,
+        aggregate_id: row.try_get(at + 3)?,
+        sequence: row.try_get(at + 4)?,
+        event_type: row.try_get(at + 5)?,
+        event_version: row.try_get(at + 6)?,
+        payload: row.try_get(at + 7)?,
+        metadata: row.try_get(at + 8)?,
+        recorded_at: row.try_get(at + 9)?,
+    })
+}

@@ -1,0 +1,116 @@
+//! Test harness: a real PostgreSQL and a fresh database per test.
+//!
+//! Tests use `DATABASE_URL` when it is set (each test gets a new database on that
+//! server); otherwise the first test of a test binary starts an embedded server in a
+//! temporary folder, with fsync off, shared by the rest of that binary. A watchdog process
+//! stops that server and removes its folder once the test binary has exited, however it
+//! exited.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, Executor, PgPool};
+
+use crate::embedded::{give_to_server_user, Durability, EmbeddedPostgres};
+use crate::EventLog;
+
+/// A fresh database for one test.
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub pool: PgPool,
+    pub options: PgConnectOptions,
+    pub name: String,
+}
+
+impl TestDatabase {
+    /// A new database with every migration applied.
+    pub async fn new() -> Self {
+        let db = Self::empty().await;
+        crate::migrate(&db.pool)
+            .await
+            .expect("migrating the test database");
+        db
+    }
+
+    /// A new database with nothing in it.
+    pub async fn empty() -> Self {
+        let server = server().clone();
+        let name = format!("oms_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect_with(&server)
+            .await
+            .expect("connecting to the test PostgreSQL server");
+        admin
+            .execute(format!("CREATE DATABASE \"{name}\"").as_str())
+            .await
+            .expect("creating the test database");
+        let _ = admin.close().await;
+        let options = server.database(&name);
+        let pool = PgPoolOptions::new()
+            .max_connections(20)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .expect("connecting to the test database");
+        Self {
+            pool,
+            options,
+            name,
+        }
+    }
+
+    /// An event log on this database.
+    pub fn log(&self) -> EventLog {
+        EventLog::new(self.pool.clone())
+    }
+}
+
+/// The server every test of this process uses, connected to its maintenance database.
+pub fn server() -> &'static PgConnectOptions {
+    static SERVER: OnceLock<PgConnectOptions> = OnceLock::new();
+    SERVER.get_or_init(|| match std::env::var("DATABASE_URL") {
+        Ok(url) => url.parse().expect("DATABASE_URL is not a PostgreSQL URL"),
+        Err(_) => start_embedded(),
+    })
+}
+
+fn start_embedded() -> PgConnectOptions {
+    let root: PathBuf = tempfile::Builder::new()
+        .prefix("oms-test-pg-")
+        .tempdir()
+        .expect("creating a folder for the test PostgreSQL")
+        .keep();
+    // The server's user (postgres, when we are root) must reach the folder and its
+    // watchdog must be able to remove it.
+    std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("opening the test PostgreSQL folder");
+    give_to_server_user(&root).expect("handing the test folder to the postgres user");
+    let server = EmbeddedPostgres::start(&root, Durability::Off)
+        .unwrap_or_else(|e| panic!("starting the test PostgreSQL: {e}"));
+    spawn_watchdog(&server, &root);
+    server.connect_options("postgres")
+}
+
+/// Stops the server and removes its folder when this process is gone.
+fn spawn_watchdog(server: &EmbeddedPostgres, root: &std::path::Path) {
+    let (pg_ctl, args) = server.stop_command();
+    let script = format!(
+        "while [ -e /proc/{pid} ]; do sleep 1; done; '{pg_ctl}' {args} >/dev/null 2>&1; rm -rf '{root}'",
+        pid = std::process::id(),
+        pg_ctl = pg_ctl.display(),
+        args = args.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" "),
+        root = root.display(),
+    );
+    server
+        .command_as_server_user("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting the test PostgreSQL watchdog");
+}

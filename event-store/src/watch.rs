@@ -1,0 +1,71 @@
+//! Waiting for new events without busy polling.
+
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+
+use crate::announce::EVENTS_CHANNEL;
+use crate::EventLog;
+
+/// How long a follower sleeps when nothing wakes it: an announcement can be lost (a
+/// writer crashed right after its commit, or wrote without going through this crate).
+pub const FALLBACK_POLL: Duration = Duration::from_secs(1);
+
+/// How soon a follower looks again while readers are held back by an open transaction.
+pub const HELD_BACK_POLL: Duration = Duration::from_millis(20);
+
+/// Wakes a log follower when new events may be readable.
+#[derive(Debug)]
+pub struct LogWatcher {
+    listener: Option<PgListener>,
+    log: EventLog,
+}
+
+impl EventLog {
+    /// Starts listening for commit announcements. Listen before the first read, so that no
+    /// commit between that read and the first wait goes unnoticed.
+    pub async fn watch(&self) -> Result<LogWatcher, sqlx::Error> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(EVENTS_CHANNEL).await?;
+        Ok(LogWatcher {
+            listener: Some(listener),
+            log: self.clone(),
+        })
+    }
+}
+
+impl LogWatcher {
+    /// Waits until new events may be readable: an announcement arrives, the reader's last
+    /// batch was `held_back` and it should look again soon, or the fallback interval
+    /// passes. Errors never escape: a lost listener degrades to polling and is reconnected.
+    pub async fn wait(&mut self, held_back: bool) {
+        let timeout = if held_back {
+            HELD_BACK_POLL
+        } else {
+            FALLBACK_POLL
+        };
+        let Some(listener) = self.listener.as_mut() else {
+            tokio::time::sleep(timeout).await;
+            self.reconnect().await;
+            return;
+        };
+        match tokio::time::timeout(timeout, listener.recv()).await {
+            Ok(Ok(_)) => {
+                // Several commits may have announced; one read covers them all.
+                while listener.next_buffered().is_some() {}
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "lost the event listener; polling until it is back");
+                self.listener = None;
+            }
+            Err(_elapsed) => {}
+        }
+    }
+
+    async fn reconnect(&mut self) {
+        match self.log.watch().await {
+            Ok(watcher) => self.listener = watcher.listener,
+            Err(error) => tracing::debug!(%error, "event listener still unavailable"),
+        }
+    }
+}
