@@ -1,1 +1,49 @@
-fn main() {}
+//! `oms`: runs the platform or one of its roles, and its operational commands.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use oms::cli::{Cli, Command, EventsCommand};
+use oms::database::Database;
+use oms::{logging, serve, tail};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(error) = logging::init() {
+        eprintln!("oms: {error:#}");
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("oms: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("oms: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let db = Database::open(&cli.database).await?;
+    let log = event_store::EventLog::new(db.pool.clone());
+    let result = match cli.command {
+        Command::Serve(args) => serve::serve(log, &args).await,
+        Command::Migrate => event_store::migrate(&db.pool)
+            .await
+            .map(|()| tracing::info!("migrations applied"))
+            .map_err(|e| anyhow::Error::new(e).context("applying migrations")),
+        Command::Events(EventsCommand::Tail(args)) => {
+            let mut stdout = std::io::BufWriter::new(std::io::stdout());
+            tail::tail(&log, args, &mut stdout, serve::shutdown_signal()).await
+        }
+    };
+    // Stop the embedded server (when this process owns it) whatever happened above.
+    db.close().await;
+    result
+}

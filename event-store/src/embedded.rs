@@ -282,9 +282,10 @@ impl EmbeddedPostgres {
         let pid_file = fs::read_to_string(self.data_dir.join("postmaster.pid")).ok()?;
         let pid: u32 = pid_file.lines().next()?.trim().parse().ok()?;
         if Path::new("/proc/self").exists() {
-            // A pid from before a crash may since belong to another program.
+            // A pid from before a crash may since belong to another program, or to a
+            // killed server that nobody has reaped yet.
             let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
-            matches!(comm.trim(), "postgres" | "postmaster").then_some(pid)
+            (matches!(comm.trim(), "postgres" | "postmaster") && process_alive(pid)).then_some(pid)
         } else {
             let status = self
                 .command_as_server_user(self.bin_dir.join("pg_ctl"))
@@ -403,21 +404,41 @@ fn owner_alive(owner_file: &Path) -> bool {
     let Ok(pid) = fs::read_to_string(owner_file) else {
         return false;
     };
-    let pid = pid.trim();
-    !pid.is_empty()
-        && pid != std::process::id().to_string()
-        && Path::new("/proc").join(pid).exists()
+    let Ok(pid) = pid.trim().parse::<u32>() else {
+        return false;
+    };
+    pid != std::process::id() && process_alive(pid)
+}
+
+/// Whether `pid` is a running process: it exists and is not a zombie (killed, not reaped).
+fn process_alive(pid: u32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state follows the command name, which is in parentheses and may contain spaces.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    !matches!(state, None | Some('Z' | 'X'))
 }
 
 /// Finds the folder holding `initdb` and `pg_ctl`.
 fn find_bin_dir() -> Result<PathBuf, EmbeddedError> {
+    find_bin_dir_in(
+        std::env::var_os("PATH").as_deref(),
+        Path::new("/usr/lib/postgresql"),
+    )
+}
+
+/// Searches `path` (a PATH value), then `versions_root/<major>/bin`, newest major first.
+fn find_bin_dir_in(path: Option<&OsStr>, versions_root: &Path) -> Result<PathBuf, EmbeddedError> {
     let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
-    if let Some(path) = std::env::var_os("PATH") {
-        if let Some(dir) = std::env::split_paths(&path).find(|dir| has_tools(dir)) {
+    if let Some(path) = path {
+        if let Some(dir) = std::env::split_paths(path).find(|dir| has_tools(dir)) {
             return Ok(dir);
         }
     }
-    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir(versions_root)
         .into_iter()
         .flatten()
         .flatten()
@@ -483,4 +504,62 @@ fn run(command: &mut Command, step: &'static str) -> Result<(), EmbeddedError> {
         .trim()
         .to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch_tools(dir: &Path) {
+        fs::create_dir_all(dir).expect("mkdir");
+        for tool in ["initdb", "pg_ctl"] {
+            fs::write(dir.join(tool), "").expect("touch");
+        }
+    }
+
+    #[test]
+    fn missing_binaries_say_how_to_install_them() {
+        let empty = tempfile::tempdir().expect("tempdir");
+        let error = find_bin_dir_in(Some(empty.path().as_os_str()), &empty.path().join("none"))
+            .expect_err("nothing to find");
+        assert!(matches!(error, EmbeddedError::BinariesMissing));
+        assert!(error.to_string().contains("apt-get install postgresql"));
+    }
+
+    #[test]
+    fn prefers_path_then_the_newest_installed_major_version() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let versions = root.path().join("lib");
+        for major in ["9", "15", "13"] {
+            touch_tools(&versions.join(major).join("bin"));
+        }
+        let found = find_bin_dir_in(Some(OsStr::new("/nonexistent")), &versions).expect("found");
+        assert_eq!(found, versions.join("15/bin"), "15 > 13 > 9 numerically");
+
+        let on_path = root.path().join("path-bin");
+        touch_tools(&on_path);
+        let found = find_bin_dir_in(Some(on_path.as_os_str()), &versions).expect("found");
+        assert_eq!(found, on_path);
+    }
+
+    #[test]
+    fn long_data_dirs_get_a_short_socket_dir() {
+        let short = Path::new("/tmp/x/pg");
+        assert_eq!(socket_dir_for(short), short);
+        let long = PathBuf::from(format!("/tmp/{}/pg", "d".repeat(120)));
+        let socket = socket_dir_for(&long);
+        assert_ne!(socket, long);
+        assert_eq!(
+            socket,
+            socket_dir_for(&long),
+            "every process computes the same folder"
+        );
+        assert!(socket.as_os_str().len() + ".s.PGSQL.5432".len() < MAX_SOCKET_PATH);
+    }
+
+    #[test]
+    fn a_zombie_or_missing_process_is_not_alive() {
+        assert!(process_alive(std::process::id()));
+        assert!(!process_alive(u32::MAX));
+    }
 }

@@ -30,7 +30,16 @@ pub struct RecordedEvent {
     pub event_version: String,
     pub payload: Value,
     pub metadata: Value,
+    /// Printed like `metadata.recorded_at`: RFC 3339, UTC, always six fraction digits.
+    #[serde(serialize_with = "rfc3339_micros")]
     pub recorded_at: DateTime<Utc>,
+}
+
+fn rfc3339_micros<S: serde::Serializer>(
+    at: &DateTime<Utc>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&at.to_rfc3339_opts(SecondsFormat::Micros, true))
 }
 
 impl RecordedEvent {

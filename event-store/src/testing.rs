@@ -23,6 +23,8 @@ pub struct TestDatabase {
     pub pool: PgPool,
     pub options: PgConnectOptions,
     pub name: String,
+    /// A URL for this database, to hand to `oms` as `DATABASE_URL`.
+    pub url: String,
 }
 
 impl TestDatabase {
@@ -37,7 +39,8 @@ impl TestDatabase {
 
     /// A new database with nothing in it.
     pub async fn empty() -> Self {
-        let server = server().clone();
+        let (server, base_url) = server();
+        let server = server.clone();
         let name = format!("oms_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = sqlx::PgConnection::connect_with(&server)
             .await
@@ -54,10 +57,12 @@ impl TestDatabase {
             .connect_with(options.clone())
             .await
             .expect("connecting to the test database");
+        let url = url_with_database(base_url, &name);
         Self {
             pool,
             options,
             name,
+            url,
         }
     }
 
@@ -67,16 +72,36 @@ impl TestDatabase {
     }
 }
 
-/// The server every test of this process uses, connected to its maintenance database.
-pub fn server() -> &'static PgConnectOptions {
-    static SERVER: OnceLock<PgConnectOptions> = OnceLock::new();
+/// The server every test of this process uses: its connection options and URL.
+pub fn server() -> &'static (PgConnectOptions, String) {
+    static SERVER: OnceLock<(PgConnectOptions, String)> = OnceLock::new();
     SERVER.get_or_init(|| match std::env::var("DATABASE_URL") {
-        Ok(url) => url.parse().expect("DATABASE_URL is not a PostgreSQL URL"),
+        Ok(url) => (
+            url.parse().expect("DATABASE_URL is not a PostgreSQL URL"),
+            url,
+        ),
         Err(_) => start_embedded(),
     })
 }
 
-fn start_embedded() -> PgConnectOptions {
+/// `url` with its database (the path) replaced by `database`; the query is kept.
+fn url_with_database(url: &str, database: &str) -> String {
+    let (main, query) = url
+        .split_once('?')
+        .map_or((url, None), |(m, q)| (m, Some(q)));
+    let authority_start = main.find("://").map_or(0, |i| i + 3);
+    let authority_end = main[authority_start..]
+        .find('/')
+        .map_or(main.len(), |i| authority_start + i);
+    let mut out = format!("{}/{database}", &main[..authority_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+fn start_embedded() -> (PgConnectOptions, String) {
     let root: PathBuf = tempfile::Builder::new()
         .prefix("oms-test-pg-")
         .tempdir()
@@ -90,7 +115,10 @@ fn start_embedded() -> PgConnectOptions {
     let server = EmbeddedPostgres::start(&root, Durability::Off)
         .unwrap_or_else(|e| panic!("starting the test PostgreSQL: {e}"));
     spawn_watchdog(&server, &root);
-    server.connect_options("postgres")
+    (
+        server.connect_options("postgres"),
+        server.display_url("postgres"),
+    )
 }
 
 /// Stops the server and removes its folder when this process is gone.
@@ -113,4 +141,22 @@ fn spawn_watchdog(server: &EmbeddedPostgres, root: &std::path::Path) {
         .stderr(Stdio::null())
         .spawn()
         .expect("starting the test PostgreSQL watchdog");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_with_database;
+
+    #[test]
+    fn replaces_only_the_database_of_a_url() {
+        assert_eq!(
+            url_with_database("postgres://u:p@h:5/db?sslmode=disable", "x"),
+            "postgres://u:p@h:5/x?sslmode=disable"
+        );
+        assert_eq!(url_with_database("postgres://h", "x"), "postgres://h/x");
+        assert_eq!(
+            url_with_database("postgresql:///postgres?host=/tmp/s&user=p", "x"),
+            "postgresql:///x?host=/tmp/s&user=p"
+        );
+    }
 }

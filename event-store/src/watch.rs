@@ -19,6 +19,7 @@ pub const HELD_BACK_POLL: Duration = Duration::from_millis(20);
 pub struct LogWatcher {
     listener: Option<PgListener>,
     log: EventLog,
+    fallback: Duration,
 }
 
 impl EventLog {
@@ -30,11 +31,19 @@ impl EventLog {
         Ok(LogWatcher {
             listener: Some(listener),
             log: self.clone(),
+            fallback: FALLBACK_POLL,
         })
     }
 }
 
 impl LogWatcher {
+    /// Changes how long [`LogWatcher::wait`] sleeps when nothing wakes it.
+    #[must_use]
+    pub fn with_fallback(mut self, fallback: Duration) -> Self {
+        self.fallback = fallback;
+        self
+    }
+
     /// Waits until new events may be readable: an announcement arrives, the reader's last
     /// batch was `held_back` and it should look again soon, or the fallback interval
     /// passes. Errors never escape: a lost listener degrades to polling and is reconnected.

@@ -1,0 +1,86 @@
+//! The `oms` command line (see CONTRACT: Programs and configuration).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "oms", version, about = "OMS: an event-sourced order platform")]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the database is: `DATABASE_URL`, else an embedded server in `OMS_DATA_DIR`.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL; when unset, an embedded PostgreSQL is started from the machine's binaries.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Where the embedded PostgreSQL keeps its data (in `<dir>/pg`).
+    #[arg(long, env = "OMS_DATA_DIR", default_value = "./.oms", global = true)]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the platform: migrate, then serve until SIGINT/SIGTERM.
+    Serve(ServeArgs),
+    /// Apply the SQL migrations in schemas/migrations.
+    Migrate,
+    /// Read the event log.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Which part of the platform this process runs.
+    #[arg(long, value_enum, default_value_t = Role::All)]
+    pub role: Role,
+    /// Listen address.
+    #[arg(long, env = "OMS_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+}
+
+/// The parts of the platform a process can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// Command API, GraphQL, projectors and process managers on one listener.
+    All,
+    /// The command API only.
+    CommandApi,
+    /// The GraphQL query service only.
+    QueryGraphql,
+    /// Projectors and process managers; serves only /healthz, /readyz and /metrics.
+    Projector,
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = self.to_possible_value().ok_or(std::fmt::Error)?;
+        f.write_str(value.get_name())
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Print events as JSON lines in log order.
+    Tail(TailArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// Start after the event at this position (0: from the start).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..))]
+    pub from: i64,
+    /// Keep printing new events as they commit.
+    #[arg(long)]
+    pub follow: bool,
+    /// Only events of this type.
+    #[arg(long = "type", value_name = "EVENT_TYPE")]
+    pub event_type: Option<String>,
+}

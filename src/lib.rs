@@ -1,0 +1,19 @@
+//! The `oms` binary's wiring: command line, database, HTTP serving, operational routes.
+//!
+//! The platform's parts live in the member crates (`domain`, `event-store`,
+//! `command-api`, `projections`, `query-graphql`); this package only connects them.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the command line of CONTRACT.
+//! - [`database`]: `DATABASE_URL` or the embedded PostgreSQL.
+//! - [`serve`]: `oms serve` (roles, graceful shutdown) and [`ops`], the routes every role serves.
+//! - [`tail`]: `oms events tail`.
+//! - [`logging`]: tracing set-up.
+
+pub mod cli;
+pub mod database;
+pub mod logging;
+pub mod ops;
+pub mod serve;
+pub mod tail;

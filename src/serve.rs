@@ -1,0 +1,117 @@
+//! `oms serve`: migrate, then serve the role's routes until SIGINT/SIGTERM.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use event_store::EventLog;
+use sqlx::migrate::MigrateError;
+use tokio::net::TcpListener;
+
+use crate::cli::{Role, ServeArgs};
+use crate::ops::{self, OpsState};
+
+/// The HTTP application of a role. Every role serves the operational routes; the command
+/// API, GraphQL and the projectors join as their issues land.
+pub fn app(role: Role, log: EventLog) -> Router {
+    let ops = ops::router(OpsState {
+        log,
+        started: Instant::now(),
+    });
+    match role {
+        Role::All | Role::CommandApi | Role::QueryGraphql | Role::Projector => ops,
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish.
+pub async fn run(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+pub async fn serve(log: EventLog, args: &ServeArgs) -> anyhow::Result<()> {
+    migrate_or_keep_trying(&log).await?;
+    let listener = TcpListener::bind(args.http_addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.http_addr))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, role = %args.role, "listening");
+    run(listener, app(args.role, log), shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Applies migrations. If the database cannot be reached yet, keeps trying in the
+/// background so the process still comes up (not ready) and recovers by itself; any other
+/// migration failure (a changed or missing migration) stops start-up.
+async fn migrate_or_keep_trying(log: &EventLog) -> anyhow::Result<()> {
+    match event_store::migrate(log.pool()).await {
+        Ok(()) => return Ok(()),
+        Err(error) if is_unreachable(&error) => {
+            tracing::warn!(%error, "database unreachable; will migrate when it answers");
+        }
+        Err(error) => return Err(anyhow::Error::new(error).context("applying migrations")),
+    }
+    let pool = log.pool().clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            match event_store::migrate(&pool).await {
+                Ok(()) => {
+                    tracing::info!("database reachable; migrations applied");
+                    return;
+                }
+                Err(error) if is_unreachable(&error) => {
+                    tracing::debug!(%error, "database still unreachable");
+                }
+                Err(error) => {
+                    tracing::error!(%error, "applying migrations failed; the service stays not ready");
+                    return;
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+fn is_unreachable(error: &MigrateError) -> bool {
+    matches!(
+        error,
+        MigrateError::Execute(
+            sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Tls(_)
+        )
+    )
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

@@ -1,0 +1,74 @@
+//! `oms events tail`: the log as JSON lines, in log order.
+
+use std::io::Write;
+
+use anyhow::Context;
+use event_store::{EventLog, LogFilter};
+
+use crate::cli::TailArgs;
+
+const BATCH: u32 = 1_000;
+
+/// Prints events after `--from`; with `--follow`, keeps printing as they commit until
+/// `stop` completes. A closed stdout (`| head`) ends it quietly.
+pub async fn tail(
+    log: &EventLog,
+    args: TailArgs,
+    out: &mut (dyn Write + Send),
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        event_store::is_migrated(log.pool())
+            .await
+            .context("reading the database schema")?,
+        "the database has no event log yet: run `oms migrate` (or `oms serve`) first"
+    );
+    let mut after = log
+        .position_of(args.from)
+        .await
+        .context("looking up --from")?
+        .with_context(|| format!("there is no event at position {}", args.from))?;
+    let filter = LogFilter {
+        event_type: args.event_type,
+        aggregate_type: None,
+    };
+    // Listen before the first read, so no commit in between goes unnoticed.
+    let mut watcher = match args.follow {
+        true => Some(log.watch().await.context("listening for new events")?),
+        false => None,
+    };
+    tokio::pin!(stop);
+    loop {
+        let batch = log
+            .read_after(after, BATCH, &filter)
+            .await
+            .context("reading the event log")?;
+        after = batch.next;
+        for event in &batch.events {
+            let line = serde_json::to_string(event)?;
+            if let Err(error) = writeln!(out, "{line}") {
+                return quiet_on_broken_pipe(error);
+            }
+        }
+        if let Err(error) = out.flush() {
+            return quiet_on_broken_pipe(error);
+        }
+        if batch.events.len() < BATCH as usize {
+            let Some(watcher) = watcher.as_mut() else {
+                return Ok(());
+            };
+            tokio::select! {
+                () = watcher.wait(batch.held_back) => {}
+                () = &mut stop => return Ok(()),
+            }
+        }
+    }
+}
+
+fn quiet_on_broken_pipe(error: std::io::Error) -> anyhow::Result<()> {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        Ok(())
+    } else {
+        Err(anyhow::Error::new(error).context("writing to stdout"))
+    }
+}
