@@ -230,7 +230,7 @@ impl EmbeddedPostgres {
         if durability == Durability::Off {
             command.arg("--no-sync");
         }
-        run(&mut command.current_dir(&staging), "initdb")?;
+        run(command.current_dir(&staging), "initdb")?;
         fs::rename(&staging, &self.data_dir).map_err(io_context("moving the new cluster in place"))
     }
 
@@ -311,7 +311,7 @@ impl EmbeddedPostgres {
         ] {
             match fs::remove_file(&stale) {
                 Ok(()) => {
-                    tracing::warn!(file = %stale.display(), "removed a stale lock file of a server that is gone")
+                    tracing::warn!(file = %stale.display(), "removed a stale lock file of a server that is gone");
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(io_context(format!("removing {}", stale.display()))(e)),

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use cqrs_es::persist::SerializedEvent;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -16,7 +18,11 @@ pub const CAUSATION_ID: &str = "causation_id";
 pub const RECORDED_AT: &str = "recorded_at";
 
 /// One committed event, read from the log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// Payload and metadata stay raw JSON text: reading the log is the hot path of every
+/// projection and rebuild, and each consumer decodes straight into its own types once
+/// ([`RecordedEvent::decode_payload`]) instead of through a `serde_json::Value` tree.
+#[derive(Debug, Clone, Serialize)]
 pub struct RecordedEvent {
     /// The event's global position: unique, and the number clients see.
     pub position: i64,
@@ -28,8 +34,8 @@ pub struct RecordedEvent {
     pub sequence: i64,
     pub event_type: String,
     pub event_version: String,
-    pub payload: Value,
-    pub metadata: Value,
+    pub payload: Box<RawValue>,
+    pub metadata: Box<RawValue>,
     /// Printed like `metadata.recorded_at`: RFC 3339, UTC, always six fraction digits.
     #[serde(serialize_with = "rfc3339_micros")]
     pub recorded_at: DateTime<Utc>,
@@ -51,9 +57,19 @@ impl RecordedEvent {
         }
     }
 
+    /// The payload decoded into `T`.
+    pub fn decode_payload<T: DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_str(self.payload.get())
+    }
+
+    /// The metadata decoded into `T`.
+    pub fn decode_metadata<T: DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_str(self.metadata.get())
+    }
+
     /// The event as cqrs-es hands it to aggregates and queries.
-    pub fn into_serialized(self) -> SerializedEvent {
-        SerializedEvent {
+    pub fn into_serialized(self) -> serde_json::Result<SerializedEvent> {
+        Ok(SerializedEvent {
             aggregate_id: self.aggregate_id,
             // Sequences are written from cqrs-es `usize` values and checked `>= 1` by the
             // table, so they always fit.
@@ -61,9 +77,9 @@ impl RecordedEvent {
             aggregate_type: self.aggregate_type,
             event_type: self.event_type,
             event_version: self.event_version,
-            payload: self.payload,
-            metadata: self.metadata,
-        }
+            payload: serde_json::from_str(self.payload.get())?,
+            metadata: serde_json::from_str(self.metadata.get())?,
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! Reading the global log in an order that never skips an event.
 
+use serde_json::value::RawValue;
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
@@ -15,7 +16,7 @@ pub struct LogFilter {
 }
 
 /// One read of the log.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct LogBatch {
     /// Committed events after the checkpoint, in log order.
     pub events: Vec<RecordedEvent>,
@@ -50,22 +51,22 @@ impl EventLog {
         filter: &LogFilter,
     ) -> Result<LogBatch, sqlx::Error> {
         // One statement, one snapshot: the horizon, the held-back flag and the events all
-        // agree. The LEFT JOIN yields one all-NULL row when there are no events.
+        // agree. The LEFT JOIN yields one all-NULL row when there are no events. The
+        // horizon stays an inline expression (not a CTE) so that both scans use it as an
+        // index bound; as a joined CTE the held-back check scanned the whole table.
         let sql = format!(
-            "WITH horizon AS MATERIALIZED (SELECT {HORIZON} AS xmin)
-             SELECT h.held_back, e.* FROM
-               (SELECT EXISTS (SELECT 1 FROM events, horizon
-                               WHERE transaction_id >= horizon.xmin) AS held_back) h
+            "SELECT h.held_back, e.* FROM
+               (SELECT EXISTS (SELECT 1 FROM events
+                               WHERE transaction_id >= {HORIZON}) AS held_back) h
                LEFT JOIN LATERAL (
-                 SELECT {COLUMNS} FROM events, horizon
+                 SELECT {COLUMNS} FROM events
                  WHERE (transaction_id, position) > ($1, $2)
-                   AND transaction_id < horizon.xmin
+                   AND transaction_id < {HORIZON}
                    AND ($4::text IS NULL OR event_type = $4)
                    AND ($5::text IS NULL OR aggregate_type = $5)
                  ORDER BY transaction_id, position
                  LIMIT $3
-               ) e ON true
-             ORDER BY e.transaction_id, e.position"
+               ) e ON true"
         );
         let rows = sqlx::query(&sql)
             .bind(after.transaction_id)
@@ -148,8 +149,12 @@ fn decode(row: &PgRow, at: usize) -> Result<RecordedEvent, sqlx::Error> {
         sequence: row.try_get(at + 4)?,
         event_type: row.try_get(at + 5)?,
         event_version: row.try_get(at + 6)?,
-        payload: row.try_get(at + 7)?,
-        metadata: row.try_get(at + 8)?,
+        payload: raw_json(row, at + 7)?,
+        metadata: raw_json(row, at + 8)?,
         recorded_at: row.try_get(at + 9)?,
     })
+}
+
+fn raw_json(row: &PgRow, index: usize) -> Result<Box<RawValue>, sqlx::Error> {
+    Ok(row.try_get::<&RawValue, _>(index)?.to_owned())
 }

@@ -80,10 +80,10 @@ impl PersistedEventRepository for PgEventRepository {
             .read_aggregate(A::TYPE, aggregate_id, to_i64(last_sequence)?)
             .await
             .map_err(database_error)?;
-        Ok(events
+        events
             .into_iter()
-            .map(crate::RecordedEvent::into_serialized)
-            .collect())
+            .map(|event| event.into_serialized().map_err(PersistenceError::from))
+            .collect()
     }
 
     async fn get_snapshot<A: Aggregate>(
@@ -206,7 +206,8 @@ impl PersistedEventRepository for PgEventRepository {
                 }
                 after = batch.next;
                 for event in batch.events {
-                    if feed.push(Ok(event.into_serialized())).await.is_err() {
+                    let event = event.into_serialized().map_err(PersistenceError::from);
+                    if feed.push(event).await.is_err() {
                         return; // the consumer stopped reading
                     }
                 }

@@ -122,6 +122,8 @@ fn start_embedded() -> (PgConnectOptions, String) {
 }
 
 /// Stops the server and removes its folder when this process is gone.
+// The watchdog must outlive this process, so it is deliberately never waited for.
+#[allow(clippy::zombie_processes)]
 fn spawn_watchdog(server: &EmbeddedPostgres, root: &std::path::Path) {
     let (pg_ctl, args) = server.stop_command();
     let script = format!(

@@ -58,17 +58,17 @@ async fn positions_follow_the_given_order_and_metadata_is_completed() {
             ("a".into(), 3, appended.positions[3]),
         ]
     );
-    let metadata = &batch.events[0].metadata;
+    let metadata: serde_json::Value = batch.events[0].decode_metadata().expect("metadata");
     let correlation = metadata["correlation_id"].as_str().expect("correlation_id");
     assert_eq!(
         metadata["causation_id"], correlation,
         "a command with no cause causes itself"
     );
     assert!(
-        batch
-            .events
-            .iter()
-            .all(|e| e.metadata["correlation_id"] == correlation),
+        batch.events.iter().all(
+            |e| e.decode_metadata::<serde_json::Value>().expect("metadata")["correlation_id"]
+                == correlation
+        ),
         "one append, one correlation"
     );
     assert!(metadata["recorded_at"].is_string());

@@ -187,7 +187,8 @@ async fn tailing_reader_sees_every_committed_event_once_in_order() {
 
     // Never a rolled-back event.
     for e in &seen {
-        let tag = e.payload["tag"].as_str().expect("tag");
+        let payload: serde_json::Value = e.decode_payload().expect("payload");
+        let tag = payload["tag"].as_str().expect("tag");
         assert!(
             !ledger.rolled_back_tags.contains(tag),
             "rolled-back event {tag} was delivered"

@@ -45,6 +45,8 @@ pub struct Server {
 impl Server {
     /// Starts `oms serve` on a free port and waits until it listens.
     #[track_caller]
+    // The child is reaped by `Drop` (or `kill_9`), which clippy cannot see.
+    #[allow(clippy::zombie_processes)]
     pub fn start(mut command: Command) -> Self {
         let mut child = command
             .args(["serve", "--http-addr", "127.0.0.1:0"])
@@ -103,6 +105,14 @@ impl Server {
     pub fn kill_9(mut self) {
         self.child.kill().expect("kill -9");
         self.child.wait().expect("reaping oms");
+    }
+}
+
+impl Drop for Server {
+    /// A failing test must not leave `oms` running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
