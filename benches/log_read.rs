@@ -8,6 +8,9 @@
 //!
 //! Run: `cargo bench --bench log_read` (uses DATABASE_URL, else an embedded PostgreSQL).
 
+// A benchmark reports on stdout.
+#![allow(clippy::print_stdout)]
+
 use std::time::Instant;
 
 use cqrs_es::persist::SerializedEvent;
