@@ -278,7 +278,7 @@ impl Aggregate for Product {
             ProductEvent::ProductDefined { .. } => {}
             ProductEvent::ProductPriceChanged { price } => product.price = price,
             ProductEvent::ProductRestocked { quantity } => {
-                product.on_hand += u64::from(quantity.get())
+                product.on_hand += u64::from(quantity.get());
             }
             ProductEvent::StockReserved { order_id, quantity } => {
                 product.reservations.insert(order_id, quantity.get());
