@@ -1,9 +1,11 @@
 //! `oms serve`: migrate, then serve the role's routes until SIGINT/SIGTERM.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use domain::clock::{SharedClock, SystemClock};
 use event_store::EventLog;
 use sqlx::migrate::MigrateError;
 use tokio::net::TcpListener;
@@ -11,16 +13,22 @@ use tokio::net::TcpListener;
 use crate::cli::{Role, ServeArgs};
 use crate::ops::{self, OpsState};
 
-/// The HTTP application of a role. Every role serves the operational routes; the command
-/// API, GraphQL and the projectors join as their issues land.
+/// The HTTP application of a role. Every role serves the operational routes; `all` and
+/// `command-api` serve the command routes; GraphQL and the projectors join as their issues
+/// land. Unknown routes are a problem+json 404.
 pub fn app(role: Role, log: EventLog) -> Router {
     let ops = ops::router(OpsState {
-        log,
+        log: log.clone(),
         started: Instant::now(),
     });
-    match role {
-        Role::All | Role::CommandApi | Role::QueryGraphql | Role::Projector => ops,
-    }
+    let app = match role {
+        Role::All | Role::CommandApi => {
+            let clock: SharedClock = Arc::new(SystemClock);
+            ops.merge(command_api::router(command_api::AppState::new(log, clock)))
+        }
+        Role::QueryGraphql | Role::Projector => ops,
+    };
+    app.fallback(command_api::not_found)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish.

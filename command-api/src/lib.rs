@@ -1,4 +1,80 @@
-//! The OMS command API (axum): every command route of the contract.
+//! The OMS command API: every command route of the contract, over axum.
 //!
-//! Its routes arrive with issue #4; until then `oms serve --role command-api` serves the
-//! operational routes only.
+//! A route extracts the request ([`request`]: body limit, media type, JSON, `If-Match`,
+//! `Idempotency-Key`), validates it into domain values (`domain::input`), loads what the
+//! command needs from aggregates, and executes it ([`execute`]): the aggregate decides, its
+//! events are appended with the command's records in one transaction, conflicts are
+//! retried. Every failure is a problem+json ([`error`]).
+//!
+//! # Layout
+//!
+//! - [`router`]: the routes; [`AppState`]: what they share.
+//! - `routes/*`: one module per resource.
+//! - `execute`: load, decide, append, retry.
+//! - `records`: idempotency records and email claims, written with the events.
+//! - [`error`]: [`ApiError`](error::ApiError), the one boundary error.
+
+pub mod error;
+mod execute;
+mod records;
+pub mod request;
+mod routes;
+mod state;
+
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+
+pub use error::ApiError;
+pub use state::AppState;
+
+/// A command answers within this, or with 503 (the database is slow or gone).
+pub const DEADLINE: Duration = Duration::from_millis(4_500);
+
+/// Every command route of CONTRACT.
+pub fn router(state: AppState) -> Router {
+    use routes::{customers, orders, products, shipments};
+    Router::new()
+        .route("/customers", post(customers::register))
+        .route("/customers/{id}/rename", post(customers::rename))
+        .route(
+            "/customers/{id}/change-email",
+            post(customers::change_email),
+        )
+        .route("/customers/{id}/addresses", post(customers::add_address))
+        .route("/products", post(products::define))
+        .route("/products/{id}/change-price", post(products::change_price))
+        .route("/products/{id}/restock", post(products::restock))
+        .route("/orders", post(orders::place))
+        .route("/orders/{id}/pay", post(orders::pay))
+        .route("/orders/{id}/cancel", post(orders::cancel))
+        .route("/shipments/{id}/dispatch", post(shipments::dispatch))
+        .route("/shipments/{id}/deliver", post(shipments::deliver))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(deadline))
+        .with_state(state)
+}
+
+/// Unknown routes, as problem+json (for the services' shared fallback).
+pub async fn not_found() -> Response {
+    ApiError::NotFound("no such route".into()).into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    let mut response = ApiError::Malformed("this route takes POST".into()).into_response();
+    *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    response
+}
+
+async fn deadline(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(DEADLINE, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            ApiError::Unavailable("the database did not answer in time".into()).into_response()
+        }
+    }
+}

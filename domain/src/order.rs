@@ -217,6 +217,13 @@ impl DomainError for OrderError {
             Self::InvalidTransition { .. } => Problem::InvalidTransition,
         }
     }
+
+    fn validation(&self) -> Option<&ValidationErrors> {
+        match self {
+            Self::Invalid(errors) => Some(errors),
+            _ => None,
+        }
+    }
 }
 
 impl OrderEvent {

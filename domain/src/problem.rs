@@ -35,4 +35,9 @@ impl Problem {
 /// Implemented by every aggregate's error: each variant is exactly one problem.
 pub trait DomainError: std::error::Error {
     fn problem(&self) -> Problem;
+
+    /// The broken fields, when the problem is `validation-failed` and they are known.
+    fn validation(&self) -> Option<&crate::validation::ValidationErrors> {
+        None
+    }
 }

@@ -46,8 +46,9 @@ pub struct EventLog {
 }
 
 /// Further writes that must commit atomically with an append (a snapshot, an idempotency
-/// record). They run after the events are inserted, inside the same transaction.
-pub type AfterAppend<'c, T> = BoxFuture<'c, Result<T, AppendError>>;
+/// record, a uniqueness claim). They run after the events are inserted, inside the same
+/// transaction, and see the positions the events got. Their error rolls everything back.
+pub type AfterAppend<'c, T, E> = BoxFuture<'c, Result<T, E>>;
 
 impl EventLog {
     /// Opens the log on a pool. Must be called inside a Tokio runtime: it starts the task
@@ -65,7 +66,7 @@ impl EventLog {
     /// Appends events in one transaction. Each event's sequence must be the next of its
     /// aggregate, else nothing is written and [`AppendError::Conflict`] is returned.
     pub async fn append(&self, events: &[SerializedEvent]) -> Result<Appended, AppendError> {
-        self.append_then(events, |_| Box::pin(async { Ok(()) }))
+        self.append_then(events, |_, _| Box::pin(async { Ok::<_, AppendError>(()) }))
             .await
             .map(|(appended, ())| appended)
     }
@@ -77,18 +78,19 @@ impl EventLog {
     /// that orders the log is assigned at a transaction's first write, and it must be
     /// assigned after the writer read the aggregate state it decided on, or a later event
     /// of an aggregate could sort before an earlier one (docs/adr/0002).
-    pub async fn append_then<T, F>(
+    pub async fn append_then<T, E, F>(
         &self,
         events: &[SerializedEvent],
         after: F,
-    ) -> Result<(Appended, T), AppendError>
+    ) -> Result<(Appended, T), E>
     where
-        F: for<'c> FnOnce(&'c mut PgConnection) -> AfterAppend<'c, T>,
+        E: From<AppendError>,
+        F: for<'c> FnOnce(&'c mut PgConnection, &'c Appended) -> AfterAppend<'c, T, E>,
     {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await.map_err(AppendError::from)?;
         let appended = insert_events(&mut tx, events).await?;
-        let extra = after(&mut tx).await?;
-        tx.commit().await?;
+        let extra = after(&mut tx, &appended).await?;
+        tx.commit().await.map_err(AppendError::from)?;
         if !appended.positions.is_empty() {
             self.announcer.poke();
         }

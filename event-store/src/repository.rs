@@ -121,7 +121,7 @@ impl PersistedEventRepository for PgEventRepository {
         let last_sequence = to_i64(events.last().map_or(0, |e| e.sequence))?;
         let current_snapshot = to_i64(current_snapshot)?;
         self.log
-            .append_then(events, move |tx| {
+            .append_then(events, move |tx, _| {
                 Box::pin(async move {
                     // The snapshot row is checked inside the transaction: a snapshot written
                     // by a concurrent writer rolls back our events too.
@@ -162,7 +162,8 @@ impl PersistedEventRepository for PgEventRepository {
                     }
                 })
             })
-            .await?;
+            .await
+            .map_err(PersistenceError::from)?;
         Ok(())
     }
 

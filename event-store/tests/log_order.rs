@@ -59,7 +59,7 @@ async fn writer(id: usize, log: EventLog, ledger: Arc<Mutex<Ledger>>, appended: 
         let sleep = Duration::from_millis(rng.u64(0..=20));
         let roll_back = rng.usize(..8) == 0;
         let result = log
-            .append_then(&events, move |_tx| {
+            .append_then(&events, move |_tx, _| {
                 Box::pin(async move {
                     tokio::time::sleep(sleep).await;
                     if roll_back {
@@ -232,11 +232,11 @@ async fn an_open_transaction_holds_readers_back_instead_of_being_skipped() {
     let slow_log = log.clone();
     let slow = tokio::spawn(async move {
         slow_log
-            .append_then(&[event("slow", 1, "slow")], move |_tx| {
+            .append_then(&[event("slow", 1, "slow")], move |_tx, _| {
                 Box::pin(async move {
                     let _ = opened_tx.send(());
                     tokio::time::sleep(Duration::from_secs(2)).await;
-                    Ok(())
+                    Ok::<(), AppendError>(())
                 })
             })
             .await

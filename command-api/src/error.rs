@@ -1,0 +1,165 @@
+//! The API's one boundary error: every failure a client can see, as problem+json (RFC 9457).
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use domain::validation::{FieldError, ValidationErrors};
+use domain::{DomainError, Problem};
+use event_store::AppendError;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Malformed(String),
+    #[error("the request body must be application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is larger than 64 KiB")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Validation(ValidationErrors),
+    #[error("{detail}")]
+    Domain { problem: Problem, detail: String },
+    #[error("If-Match {expected} does not match the current version {actual}")]
+    PreconditionFailed { expected: String, actual: i64 },
+    #[error("concurrent writers kept changing this aggregate; try again")]
+    ConcurrencyConflict,
+    #[error("this Idempotency-Key was used with another request")]
+    IdempotencyKeyReused,
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// The mapping table of CONTRACT: slug and status of every error.
+    fn slug_and_status(&self) -> (&'static str, StatusCode) {
+        match self {
+            Self::Malformed(_) => ("malformed-request", StatusCode::BAD_REQUEST),
+            Self::UnsupportedMediaType => {
+                ("unsupported-media-type", StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            }
+            Self::PayloadTooLarge => ("payload-too-large", StatusCode::PAYLOAD_TOO_LARGE),
+            Self::NotFound(_) => ("not-found", StatusCode::NOT_FOUND),
+            Self::Validation(_) => ("validation-failed", StatusCode::UNPROCESSABLE_ENTITY),
+            Self::Domain { problem, .. } => (problem.slug(), problem_status(*problem)),
+            Self::PreconditionFailed { .. } => {
+                ("precondition-failed", StatusCode::PRECONDITION_FAILED)
+            }
+            Self::ConcurrencyConflict => ("concurrency-conflict", StatusCode::CONFLICT),
+            Self::IdempotencyKeyReused => {
+                ("idempotency-key-reused", StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            Self::Unavailable(_) => ("service-unavailable", StatusCode::SERVICE_UNAVAILABLE),
+            Self::Internal(_) => ("internal-error", StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+
+    /// A domain rejection, with its field errors when it is a validation failure.
+    pub fn domain<E: DomainError>(error: &E) -> Self {
+        match (error.problem(), error.validation()) {
+            (Problem::ValidationFailed, Some(errors)) => Self::Validation(errors.clone()),
+            (Problem::ValidationFailed, None) => {
+                Self::Validation(ValidationErrors::one("", error.to_string()))
+            }
+            (Problem::NotFound, _) => Self::NotFound(error.to_string()),
+            (problem, _) => Self::Domain {
+                problem,
+                detail: error.to_string(),
+            },
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.slug_and_status().1
+    }
+}
+
+/// Statuses of the problems the domain decides.
+pub const fn problem_status(problem: Problem) -> StatusCode {
+    match problem {
+        Problem::ValidationFailed
+        | Problem::UnknownCustomer
+        | Problem::UnknownAddress
+        | Problem::UnknownSku
+        | Problem::CurrencyMismatch
+        | Problem::PaymentMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+        Problem::NotFound => StatusCode::NOT_FOUND,
+        Problem::InvalidTransition | Problem::EmailTaken | Problem::SkuTaken => {
+            StatusCode::CONFLICT
+        }
+    }
+}
+
+fn title(slug: &str) -> String {
+    let mut title = slug.replace('-', " ");
+    if let Some(first) = title.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    title
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (slug, status) = self.slug_and_status();
+        let detail = match &self {
+            Self::Internal(error) => {
+                // The cause goes to the log, never to the client.
+                tracing::error!(error = format!("{error:#}"), "internal error");
+                "an internal error occurred".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let mut body = json!({
+            "type": format!("/problems/{slug}"),
+            "title": title(slug),
+            "status": status.as_u16(),
+            "detail": detail,
+        });
+        if let Self::Validation(ValidationErrors(errors)) = &self {
+            body["errors"] = json!(errors
+                .iter()
+                .map(|FieldError { field, message }| json!({"field": field, "message": message}))
+                .collect::<Vec<_>>());
+        }
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(errors: ValidationErrors) -> Self {
+        Self::Validation(errors)
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => {
+                Self::Unavailable("the database is unreachable".to_owned())
+            }
+            other => Self::Internal(anyhow::Error::new(other).context("database error")),
+        }
+    }
+}
+
+impl From<AppendError> for ApiError {
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::Conflict => Self::ConcurrencyConflict,
+            AppendError::Database(error) => error.into(),
+        }
+    }
+}

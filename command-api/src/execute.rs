@@ -1,0 +1,294 @@
+//! Executing a command: load the aggregate through cqrs-es (with upcasters), check
+//! `If-Match`, decide, and append its events together with the command's records in one
+//! transaction; on an optimistic-lock conflict, reload and decide again, a bounded number
+//! of times.
+//!
+//! Why not `CqrsFramework::execute`: it returns neither the new version nor the events'
+//! positions (both are in every response), and it cannot put an idempotency record or an
+//! email claim into the events' transaction (docs/adr/0006).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::SerializedEvent;
+use cqrs_es::{Aggregate, DomainEvent, EventEnvelope};
+use domain::values::CustomerId;
+use domain::DomainError;
+use event_store::{AppendError, RecordedEvent};
+use serde_json::{json, Map, Value};
+
+use crate::error::ApiError;
+use crate::records;
+use crate::request::CommandContext;
+use crate::AppState;
+
+/// How often a command is decided again after losing an optimistic-lock race.
+const MAX_ATTEMPTS: u32 = 12;
+
+/// An aggregate as loaded from its events.
+#[derive(Debug)]
+pub(crate) struct Loaded<A> {
+    pub(crate) aggregate: A,
+    /// The sequence of its last event (0: it has none).
+    pub(crate) version: i64,
+    /// The global position of its last event (0: none).
+    pub(crate) last_position: i64,
+}
+
+/// What a successful command answers, besides `version` and `position`.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) id: String,
+    pub(crate) extra: Map<String, Value>,
+}
+
+impl Reply {
+    pub(crate) fn created(id: impl ToString) -> Self {
+        Self {
+            status: StatusCode::CREATED,
+            id: id.to_string(),
+            extra: Map::new(),
+        }
+    }
+
+    pub(crate) fn ok(id: impl ToString) -> Self {
+        Self {
+            status: StatusCode::OK,
+            id: id.to_string(),
+            extra: Map::new(),
+        }
+    }
+
+    pub(crate) fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.extra.insert(key.to_owned(), value.into());
+        self
+    }
+
+    fn body(&self, version: i64, position: i64) -> Value {
+        let mut body = Map::new();
+        body.insert("id".into(), json!(self.id));
+        body.insert("version".into(), json!(version));
+        body.insert("position".into(), json!(position));
+        body.extend(self.extra.clone());
+        Value::Object(body)
+    }
+}
+
+/// Rows written in the command's transaction, besides the idempotency record.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Records {
+    /// Claim this (lower-cased) email for this customer.
+    pub(crate) email_claim: Option<(String, CustomerId)>,
+}
+
+/// Why the append transaction was rolled back.
+#[derive(Debug)]
+enum Rollback {
+    Append(AppendError),
+    EmailTaken,
+    KeyRecordedConcurrently,
+}
+
+impl From<AppendError> for Rollback {
+    fn from(error: AppendError) -> Self {
+        Self::Append(error)
+    }
+}
+
+impl From<sqlx::Error> for Rollback {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Append(AppendError::Database(error))
+    }
+}
+
+impl AppState {
+    /// The aggregate `id` of type `A`, from its events.
+    pub(crate) async fn load<A: Aggregate>(&self, id: &str) -> Result<Loaded<A>, ApiError> {
+        let events = self.log.read_aggregate(A::TYPE, id, 0).await?;
+        self.fold(events)
+    }
+
+    /// Several aggregates of type `A` in one round trip; those without events are absent.
+    pub(crate) async fn load_many<A: Aggregate>(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, Loaded<A>>, ApiError> {
+        let mut grouped: HashMap<String, Vec<RecordedEvent>> = HashMap::new();
+        for event in self.log.read_aggregates(A::TYPE, ids).await? {
+            grouped
+                .entry(event.aggregate_id.clone())
+                .or_default()
+                .push(event);
+        }
+        grouped
+            .into_iter()
+            .map(|(id, events)| Ok((id, self.fold(events)?)))
+            .collect()
+    }
+
+    fn fold<A: Aggregate>(&self, events: Vec<RecordedEvent>) -> Result<Loaded<A>, ApiError> {
+        let mut loaded = Loaded {
+            aggregate: A::default(),
+            version: 0,
+            last_position: 0,
+        };
+        for event in events {
+            loaded.version = event.sequence;
+            loaded.last_position = event.position;
+            let mut serialized = event.into_serialized().map_err(|e| {
+                ApiError::Internal(anyhow::Error::new(e).context("reading a stored event"))
+            })?;
+            for upcaster in self.upcasters.iter() {
+                if upcaster.can_upcast(&serialized.event_type, &serialized.event_version) {
+                    serialized = upcaster.upcast(serialized);
+                }
+            }
+            let envelope = EventEnvelope::<A>::try_from(serialized).map_err(|e| {
+                ApiError::Internal(anyhow::Error::new(e).context("decoding a stored event"))
+            })?;
+            loaded.aggregate.apply(envelope.payload);
+        }
+        Ok(loaded)
+    }
+
+    /// Answers a repeated request from its stored response, if `ctx` has a key used before.
+    pub(crate) async fn replay(&self, ctx: &CommandContext) -> Result<Option<Response>, ApiError> {
+        match &ctx.idempotency_key {
+            Some(key) => records::replay(self, key, &ctx.fingerprint).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Runs `command` on aggregate `id` and answers with `reply`.
+    pub(crate) async fn execute<A>(
+        &self,
+        ctx: &CommandContext,
+        id: &str,
+        command: A::Command,
+        services: &A::Services,
+        reply: Reply,
+        records: Records,
+    ) -> Result<Response, ApiError>
+    where
+        A: Aggregate,
+        A::Command: Clone,
+        A::Error: DomainError,
+    {
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                // The request may have been completed by a concurrent retry of itself.
+                if let Some(response) = self.replay(ctx).await? {
+                    return Ok(response);
+                }
+                let backoff = fastrand::u64(1..=(2 * u64::from(attempt)).min(20));
+                tokio::time::sleep(Duration::from_millis(backoff)).await;
+            }
+            let Loaded {
+                mut aggregate,
+                version,
+                last_position,
+            } = self.load::<A>(id).await?;
+            if let Some(expected) = &ctx.if_match {
+                if version > 0 && expected.version != Some(version) {
+                    return Err(ApiError::PreconditionFailed {
+                        expected: expected.raw.clone(),
+                        actual: version,
+                    });
+                }
+            }
+            let sink = EventSink::default();
+            aggregate
+                .handle(command.clone(), services, &sink)
+                .await
+                .map_err(|e| ApiError::domain(&e))?;
+            let events = serialize::<A>(id, version, sink.collect().await, ctx)?;
+            let new_version = version + i64::try_from(events.len()).unwrap_or(i64::MAX);
+
+            let (key, fingerprint, tx_reply, tx_records) = (
+                ctx.idempotency_key.clone(),
+                ctx.fingerprint.clone(),
+                reply.clone(),
+                records.clone(),
+            );
+            let outcome = self
+                .log
+                .append_then(&events, move |tx, appended| {
+                    Box::pin(async move {
+                        let position = appended.positions.last().copied().unwrap_or(last_position);
+                        let body = tx_reply.body(new_version, position);
+                        if let Some((email, customer)) = &tx_records.email_claim {
+                            if !records::claim_email(tx, email, *customer).await? {
+                                return Err(Rollback::EmailTaken);
+                            }
+                        }
+                        if let Some(key) = &key {
+                            if !records::record(tx, key, &fingerprint, tx_reply.status, &body)
+                                .await?
+                            {
+                                return Err(Rollback::KeyRecordedConcurrently);
+                            }
+                        }
+                        Ok(body)
+                    })
+                })
+                .await;
+            match outcome {
+                Ok((_, body)) => {
+                    if ctx.idempotency_key.is_some() && fastrand::u8(..) == 0 {
+                        records::purge_expired(self).await;
+                    }
+                    return Ok(records::command_response(reply.status, &body));
+                }
+                Err(Rollback::Append(AppendError::Conflict)) => {}
+                Err(Rollback::Append(error)) => return Err(error.into()),
+                Err(Rollback::EmailTaken) => {
+                    let email = records
+                        .email_claim
+                        .as_ref()
+                        .map(|(email, _)| email.as_str())
+                        .unwrap_or_default();
+                    return Err(ApiError::Domain {
+                        problem: domain::Problem::EmailTaken,
+                        detail: format!("another customer already has the email {email}"),
+                    });
+                }
+                Err(Rollback::KeyRecordedConcurrently) => {
+                    return self.replay(ctx).await?.ok_or(ApiError::ConcurrencyConflict);
+                }
+            }
+        }
+        Err(ApiError::ConcurrencyConflict)
+    }
+}
+
+/// The events as the log stores them, numbered after `version`, with the request's
+/// correlation and causation.
+fn serialize<A: Aggregate>(
+    id: &str,
+    version: i64,
+    events: Vec<A::Event>,
+    ctx: &CommandContext,
+) -> Result<Vec<SerializedEvent>, ApiError> {
+    let request = ctx.request_id.to_string();
+    let metadata = json!({ "correlation_id": request, "causation_id": request });
+    let first = usize::try_from(version).unwrap_or_default() + 1;
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, event)| {
+            Ok(SerializedEvent {
+                aggregate_id: id.to_owned(),
+                sequence: first + i,
+                aggregate_type: A::TYPE.to_owned(),
+                event_type: event.event_type(),
+                event_version: event.event_version(),
+                payload: serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.into()))?,
+                metadata: metadata.clone(),
+            })
+        })
+        .collect()
+}

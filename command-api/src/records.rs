@@ -1,0 +1,137 @@
+//! Rows the command side writes in the same transaction as a command's events.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use domain::values::CustomerId;
+use serde_json::Value;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Records older than this are purged; keys are promised for at least 24 hours.
+const KEEP_HOURS: i32 = 48;
+
+/// The customer holding `email` (lower-cased), if any.
+pub(crate) async fn email_owner(
+    state: &AppState,
+    email_normalized: &str,
+) -> Result<Option<CustomerId>, ApiError> {
+    let owner: Option<Uuid> =
+        sqlx::query_scalar("SELECT customer_id FROM customer_emails WHERE email = $1")
+            .bind(email_normalized)
+            .fetch_optional(state.log.pool())
+            .await?;
+    Ok(owner.map(CustomerId::from_uuid))
+}
+
+/// Claims `email` for `customer` and gives up the customer's other emails. `Ok(false)`:
+/// another customer holds it (a concurrent claim waits here until the other commits).
+pub(crate) async fn claim_email(
+    tx: &mut PgConnection,
+    email_normalized: &str,
+    customer: CustomerId,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("INSERT INTO customer_emails (email, customer_id) VALUES ($1, $2) ON CONFLICT (email) DO NOTHING")
+        .bind(email_normalized)
+        .bind(customer.as_uuid())
+        .execute(&mut *tx)
+        .await?;
+    let owner: Uuid =
+        sqlx::query_scalar("SELECT customer_id FROM customer_emails WHERE email = $1")
+            .bind(email_normalized)
+            .fetch_one(&mut *tx)
+            .await?;
+    if owner != customer.as_uuid() {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM customer_emails WHERE customer_id = $1 AND email <> $2")
+        .bind(customer.as_uuid())
+        .bind(email_normalized)
+        .execute(&mut *tx)
+        .await?;
+    Ok(true)
+}
+
+/// A stored response, if `key` was used before.
+pub(crate) async fn replay(
+    state: &AppState,
+    key: &str,
+    fingerprint: &Value,
+) -> Result<Option<Response>, ApiError> {
+    let row: Option<(Value, i16, Value)> = sqlx::query_as(
+        "SELECT request, status, body FROM idempotency_keys
+         WHERE key = $1 AND created_at > now() - make_interval(hours => $2)",
+    )
+    .bind(key)
+    .bind(KEEP_HOURS)
+    .fetch_optional(state.log.pool())
+    .await?;
+    let Some((request, status, body)) = row else {
+        return Ok(None);
+    };
+    if request != *fingerprint {
+        return Err(ApiError::IdempotencyKeyReused);
+    }
+    let status = u16::try_from(status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let mut response = command_response(status, &body);
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(Some(response))
+}
+
+/// Records the response to `key`. `Ok(false)`: a concurrent request with the same key
+/// recorded first (this one must then roll back and answer with that one's response).
+pub(crate) async fn record(
+    tx: &mut PgConnection,
+    key: &str,
+    fingerprint: &Value,
+    status: StatusCode,
+    body: &Value,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (key, request, status, body) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(fingerprint)
+    .bind(i16::try_from(status.as_u16()).unwrap_or(200))
+    .bind(body)
+    .execute(&mut *tx)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Deletes records past their keeping time; run now and then, outside requests' transactions.
+pub(crate) async fn purge_expired(state: &AppState) {
+    let result = sqlx::query(
+        "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)",
+    )
+    .bind(KEEP_HOURS)
+    .execute(state.log.pool())
+    .await;
+    if let Err(error) = result {
+        tracing::debug!(%error, "could not purge expired idempotency keys");
+    }
+}
+
+/// A command's JSON answer with its `ETag`.
+pub(crate) fn command_response(status: StatusCode, body: &Value) -> Response {
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response();
+    if let Some(version) = body.get("version").and_then(Value::as_i64) {
+        if let Ok(etag) = HeaderValue::from_str(&format!("\"{version}\"")) {
+            response.headers_mut().insert(header::ETAG, etag);
+        }
+    }
+    response
+}

@@ -1,0 +1,137 @@
+//! Extracting a command request: body limits, media type, JSON, and the command headers.
+//! Every rejection is one of our problems, never axum's plain-text default.
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// The largest body accepted.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// What every command carries besides its body.
+#[derive(Debug, Clone)]
+pub struct CommandContext {
+    /// `Idempotency-Key`: 1..=200 visible ASCII characters.
+    pub idempotency_key: Option<String>,
+    /// `If-Match: "<version>"`.
+    pub if_match: Option<IfMatch>,
+    /// Method, path and body: a repeat with the same key must match this exactly.
+    pub fingerprint: Value,
+    /// Correlates every event this request causes.
+    pub request_id: Uuid,
+}
+
+/// The version a client expects, as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfMatch {
+    pub raw: String,
+    pub version: Option<i64>,
+}
+
+/// A JSON command body of type `T` and its context.
+#[derive(Debug)]
+pub struct CommandRequest<T> {
+    pub input: T,
+    pub context: CommandContext,
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CommandRequest<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        let headers = &parts.headers;
+        let idempotency_key = idempotency_key(headers)?;
+        let if_match = headers.get(header::IF_MATCH).map(|value| {
+            let raw = value.to_str().unwrap_or_default().trim().to_owned();
+            let version = raw.trim_start_matches("W/").trim_matches('"').parse().ok();
+            IfMatch { raw, version }
+        });
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY) {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let bytes = axum::body::to_bytes(body, MAX_BODY)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge)?;
+        // An empty body stands for `{}` (e.g. `POST /shipments/{id}/deliver`).
+        let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+            json!({})
+        } else {
+            if !is_json(headers) {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::Malformed(format!("the body is not valid JSON: {e}")))?
+        };
+        let input = T::deserialize(&value)
+            .map_err(|e| ApiError::Malformed(format!("the body does not fit this command: {e}")))?;
+        let fingerprint = json!({ "method": method_name(&parts.method), "path": parts.uri.path(), "body": value });
+        Ok(Self {
+            input,
+            context: CommandContext {
+                idempotency_key,
+                if_match,
+                fingerprint,
+                request_id: Uuid::new_v4(),
+            },
+        })
+    }
+}
+
+fn method_name(method: &Method) -> &str {
+    method.as_str()
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().unwrap_or_default();
+    if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(ApiError::Malformed(
+            "Idempotency-Key must be 1 to 200 visible ASCII characters".into(),
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// The id in a route's path, as text; a failure to read it is a 404 like an unknown id.
+#[derive(Debug)]
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| Self(id))
+            .map_err(|_| ApiError::NotFound("no such resource".into()))
+    }
+}

@@ -1,0 +1,123 @@
+//! `POST /customers`, `/customers/{id}/rename`, `/customers/{id}/change-email`,
+//! `/customers/{id}/addresses`.
+
+use axum::extract::State;
+use axum::response::Response;
+use domain::input::{
+    AddAddressInput, ChangeEmailInput, RegisterCustomerInput, RenameCustomerInput,
+};
+use domain::values::{AddressId, CustomerId};
+use domain::{Customer, CustomerCommand};
+
+use super::path_uuid;
+use crate::error::ApiError;
+use crate::execute::{Records, Reply};
+use crate::request::{CommandRequest, PathId};
+use crate::AppState;
+
+pub(crate) async fn register(
+    State(state): State<AppState>,
+    request: CommandRequest<RegisterCustomerInput>,
+) -> Result<Response, ApiError> {
+    if let Some(replayed) = state.replay(&request.context).await? {
+        return Ok(replayed);
+    }
+    let (name, email) = request.input.validate()?;
+    let email_owner = crate::records::email_owner(&state, email.normalized()).await?;
+    let customer_id = CustomerId::new();
+    let records = Records {
+        email_claim: Some((email.normalized().to_owned(), customer_id)),
+    };
+    let command = CustomerCommand::Register {
+        customer_id,
+        name,
+        email,
+        email_owner,
+    };
+    state
+        .execute::<Customer>(
+            &request.context,
+            &customer_id.to_string(),
+            command,
+            &state.clock,
+            Reply::created(customer_id),
+            records,
+        )
+        .await
+}
+
+pub(crate) async fn rename(
+    State(state): State<AppState>,
+    PathId(id): PathId,
+    request: CommandRequest<RenameCustomerInput>,
+) -> Result<Response, ApiError> {
+    let customer_id: CustomerId = path_uuid(&id)?;
+    if let Some(replayed) = state.replay(&request.context).await? {
+        return Ok(replayed);
+    }
+    let name = request.input.validate()?;
+    state
+        .execute::<Customer>(
+            &request.context,
+            &id,
+            CustomerCommand::Rename { name },
+            &state.clock,
+            Reply::ok(customer_id),
+            Records::default(),
+        )
+        .await
+}
+
+pub(crate) async fn change_email(
+    State(state): State<AppState>,
+    PathId(id): PathId,
+    request: CommandRequest<ChangeEmailInput>,
+) -> Result<Response, ApiError> {
+    let customer_id: CustomerId = path_uuid(&id)?;
+    if let Some(replayed) = state.replay(&request.context).await? {
+        return Ok(replayed);
+    }
+    let email = request.input.validate()?;
+    let email_owner = crate::records::email_owner(&state, email.normalized()).await?;
+    let records = Records {
+        email_claim: Some((email.normalized().to_owned(), customer_id)),
+    };
+    let command = CustomerCommand::ChangeEmail { email, email_owner };
+    state
+        .execute::<Customer>(
+            &request.context,
+            &id,
+            command,
+            &state.clock,
+            Reply::ok(customer_id),
+            records,
+        )
+        .await
+}
+
+pub(crate) async fn add_address(
+    State(state): State<AppState>,
+    PathId(id): PathId,
+    request: CommandRequest<AddAddressInput>,
+) -> Result<Response, ApiError> {
+    let customer_id: CustomerId = path_uuid(&id)?;
+    if let Some(replayed) = state.replay(&request.context).await? {
+        return Ok(replayed);
+    }
+    let address = request.input.validate()?;
+    let address_id = AddressId::new();
+    let reply = Reply::created(customer_id).with("address_id", address_id.to_string());
+    state
+        .execute::<Customer>(
+            &request.context,
+            &id,
+            CustomerCommand::AddAddress {
+                address_id,
+                address,
+            },
+            &state.clock,
+            reply,
+            Records::default(),
+        )
+        .await
+}
