@@ -17,6 +17,8 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("{0}")]
     NotFound(String),
+    #[error("this route takes POST")]
+    MethodNotAllowed,
     #[error("{0}")]
     Validation(ValidationErrors),
     #[error("{detail}")]
@@ -43,6 +45,7 @@ impl ApiError {
             }
             Self::PayloadTooLarge => ("payload-too-large", StatusCode::PAYLOAD_TOO_LARGE),
             Self::NotFound(_) => ("not-found", StatusCode::NOT_FOUND),
+            Self::MethodNotAllowed => ("method-not-allowed", StatusCode::METHOD_NOT_ALLOWED),
             Self::Validation(_) => ("validation-failed", StatusCode::UNPROCESSABLE_ENTITY),
             Self::Domain { problem, .. } => (problem.slug(), problem_status(*problem)),
             Self::PreconditionFailed { .. } => {

@@ -65,9 +65,7 @@ pub async fn not_found() -> Response {
 }
 
 async fn method_not_allowed() -> Response {
-    let mut response = ApiError::Malformed("this route takes POST".into()).into_response();
-    *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
-    response
+    ApiError::MethodNotAllowed.into_response()
 }
 
 async fn deadline(request: Request, next: Next) -> Response {
