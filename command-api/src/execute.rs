@@ -164,7 +164,36 @@ impl AppState {
     }
 
     /// Runs `command` on aggregate `id` and answers with `reply`.
+    ///
+    /// A keyed request that is refused checks once more for its key: a concurrent twin of it
+    /// (the same key and body) may have completed meanwhile (and taken the email, or the
+    /// next version), and then its response is the answer.
     pub(crate) async fn execute<A>(
+        &self,
+        ctx: &CommandContext,
+        id: &str,
+        command: A::Command,
+        services: &A::Services,
+        reply: Reply,
+        records: Records,
+    ) -> Result<Response, ApiError>
+    where
+        A: Aggregate,
+        A::Command: Clone,
+        A::Error: DomainError,
+    {
+        match self
+            .decide_and_append::<A>(ctx, id, command, services, reply, records)
+            .await
+        {
+            Err(error) if ctx.idempotency_key.is_some() && error.status().is_client_error() => {
+                Ok(self.replay(ctx).await?.ok_or(error)?)
+            }
+            result => result,
+        }
+    }
+
+    async fn decide_and_append<A>(
         &self,
         ctx: &CommandContext,
         id: &str,
