@@ -13,15 +13,28 @@ use tower::ServiceExt;
 
 async fn post_customer(router: &axum::Router, email: &str) -> (u16, serde_json::Value) {
     let body = serde_json::json!({"name": "Ada", "email": email}).to_string();
-    let request = Request::post("/customers").header("content-type", "application/json").body(Body::from(body)).expect("request");
+    let request = Request::post("/customers")
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .expect("request");
     let response = router.clone().oneshot(request).await.expect("infallible");
     let status = response.status().as_u16();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.expect("body");
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
     (status, serde_json::from_slice(&bytes).expect("json"))
 }
 
 async fn readyz(router: &axum::Router) -> u16 {
-    let response = router.clone().oneshot(Request::get("/readyz").body(Body::empty()).expect("request")).await.expect("infallible");
+    let response = router
+        .clone()
+        .oneshot(
+            Request::get("/readyz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
     response.status().as_u16()
 }
 
@@ -31,8 +44,15 @@ fn start(dir: &std::path::Path) -> EmbeddedPostgres {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn commands_answer_503_while_the_database_is_down_and_recover() {
-    let dir = tempfile::Builder::new().prefix("oms-unavailable-").tempdir().expect("tempdir");
-    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let dir = tempfile::Builder::new()
+        .prefix("oms-unavailable-")
+        .tempdir()
+        .expect("tempdir");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
     let server = tokio::task::spawn_blocking({
         let root = dir.path().to_owned();
         move || start(&root)
@@ -40,18 +60,31 @@ async fn commands_answer_503_while_the_database_is_down_and_recover() {
     .await
     .expect("join");
     let options = server.connect_options(embedded::DATABASE);
-    embedded::ensure_database(&options, embedded::DATABASE).await.expect("database");
+    embedded::ensure_database(&options, embedded::DATABASE)
+        .await
+        .expect("database");
     let pool = event_store::pool_options().connect_lazy_with(options);
     event_store::migrate(&pool).await.expect("migrate");
     let router = app(Role::All, EventLog::new(pool));
     assert_eq!(post_customer(&router, "a@example.com").await.0, 201);
     assert_eq!(readyz(&router).await, 200);
 
-    tokio::task::spawn_blocking(move || server.stop()).await.expect("join").expect("stopping PostgreSQL");
+    tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .expect("join")
+        .expect("stopping PostgreSQL");
     let started = Instant::now();
     let (status, problem) = post_customer(&router, "b@example.com").await;
-    assert_eq!((status, problem["type"].as_str()), (503, Some("/problems/service-unavailable")), "{problem}");
-    assert!(started.elapsed() < Duration::from_secs(5), "answered in {:?}", started.elapsed());
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (503, Some("/problems/service-unavailable")),
+        "{problem}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered in {:?}",
+        started.elapsed()
+    );
     assert_eq!(readyz(&router).await, 503);
 
     let server = tokio::task::spawn_blocking({
@@ -63,5 +96,8 @@ async fn commands_answer_503_while_the_database_is_down_and_recover() {
     let (status, body) = post_customer(&router, "c@example.com").await;
     assert_eq!(status, 201, "recovered by itself: {body}");
     assert_eq!(readyz(&router).await, 200);
-    tokio::task::spawn_blocking(move || server.stop()).await.expect("join").expect("stopping PostgreSQL");
+    tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .expect("join")
+        .expect("stopping PostgreSQL");
 }

@@ -35,6 +35,94 @@ pub enum ApiError {
     Internal(#[source] anyhow::Error),
 }
 
+/// Every problem type of the command API: slug, status, when. The OpenAPI document lists
+/// these; `ApiError` produces exactly these.
+pub const PROBLEMS: &[(&str, u16, &str)] = &[
+    (
+        "malformed-request",
+        400,
+        "the body is not JSON, a field has the wrong JSON type, or a header is malformed",
+    ),
+    (
+        "validation-failed",
+        422,
+        "a field breaks a rule; `errors` lists every broken field",
+    ),
+    (
+        "unsupported-media-type",
+        415,
+        "a body that is not application/json",
+    ),
+    ("payload-too-large", 413, "a body over 64 KiB"),
+    (
+        "not-found",
+        404,
+        "the aggregate in the path does not exist, or its id is malformed",
+    ),
+    ("method-not-allowed", 405, "command routes take POST"),
+    (
+        "unknown-customer",
+        422,
+        "the order's customer does not exist",
+    ),
+    (
+        "unknown-address",
+        422,
+        "the shipping address is not one of the customer's",
+    ),
+    (
+        "unknown-sku",
+        422,
+        "an order line names a product that does not exist",
+    ),
+    (
+        "currency-mismatch",
+        422,
+        "order lines in different currencies",
+    ),
+    (
+        "payment-mismatch",
+        422,
+        "the payment's amount or currency differs from the order total",
+    ),
+    (
+        "invalid-transition",
+        409,
+        "the command is not allowed in the aggregate's current state",
+    ),
+    (
+        "email-taken",
+        409,
+        "another customer already has this email (case-insensitive)",
+    ),
+    ("sku-taken", 409, "a product with this sku exists"),
+    (
+        "precondition-failed",
+        412,
+        "If-Match did not match the aggregate's version",
+    ),
+    (
+        "concurrency-conflict",
+        409,
+        "concurrent writers kept colliding after retries",
+    ),
+    (
+        "idempotency-key-reused",
+        422,
+        "the Idempotency-Key was used with another request",
+    ),
+    (
+        "service-unavailable",
+        503,
+        "the database is unreachable; answered within 5 s",
+    ),
+    (
+        "internal-error",
+        500,
+        "an unexpected failure; the cause is logged, never shown",
+    ),
+];
+
 impl ApiError {
     /// The mapping table of CONTRACT: slug and status of every error.
     fn slug_and_status(&self) -> (&'static str, StatusCode) {

@@ -47,7 +47,7 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    pub(crate) fn created(id: impl ToString) -> Self {
+    pub(crate) fn created(id: &impl ToString) -> Self {
         Self {
             status: StatusCode::CREATED,
             id: id.to_string(),
@@ -55,7 +55,7 @@ impl Reply {
         }
     }
 
-    pub(crate) fn ok(id: impl ToString) -> Self {
+    pub(crate) fn ok(id: &impl ToString) -> Self {
         Self {
             status: StatusCode::OK,
             id: id.to_string(),

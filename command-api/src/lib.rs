@@ -12,10 +12,12 @@
 //! - `routes/*`: one module per resource.
 //! - `execute`: load, decide, append, retry.
 //! - `records`: idempotency records and email claims, written with the events.
-//! - [`error`]: [`ApiError`](error::ApiError), the one boundary error.
+//! - [`error`]: [`ApiError`](error::ApiError), the one boundary error, and the problem table.
+//! - `openapi`: `GET /openapi.json`, generated from the handlers.
 
 pub mod error;
 mod execute;
+mod openapi;
 mod records;
 pub mod request;
 mod routes;
@@ -26,7 +28,7 @@ use std::time::Duration;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 
 pub use error::ApiError;
@@ -54,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orders/{id}/cancel", post(orders::cancel))
         .route("/shipments/{id}/dispatch", post(shipments::dispatch))
         .route("/shipments/{id}/deliver", post(shipments::deliver))
+        .route("/openapi.json", get(openapi::document))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(deadline))
         .with_state(state)

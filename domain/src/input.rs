@@ -17,6 +17,7 @@ use crate::values::{
 
 /// `{amount: "12.50", currency: "EUR"}`
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MoneyInput {
     pub amount: Option<String>,
     pub currency: Option<String>,
@@ -44,6 +45,7 @@ fn money(v: &mut Validator, field: &str, input: Option<MoneyInput>) -> Option<Mo
 
 /// `POST /customers`
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterCustomerInput {
     pub name: Option<String>,
     pub email: Option<String>,
@@ -60,6 +62,7 @@ impl RegisterCustomerInput {
 
 /// `POST /customers/{id}/rename`
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RenameCustomerInput {
     pub name: Option<String>,
 }
@@ -74,6 +77,7 @@ impl RenameCustomerInput {
 
 /// `POST /customers/{id}/change-email`
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeEmailInput {
     pub email: Option<String>,
 }
@@ -88,6 +92,7 @@ impl ChangeEmailInput {
 
 /// `POST /customers/{id}/addresses`
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddAddressInput {
     pub label: Option<String>,
     pub line1: Option<String>,
@@ -121,6 +126,7 @@ impl AddAddressInput {
 
 /// `POST /products`
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DefineProductInput {
     pub sku: Option<String>,
     pub name: Option<String>,
@@ -141,6 +147,7 @@ impl DefineProductInput {
 
 /// `POST /products/{sku}/change-price`
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePriceInput {
     pub price: Option<MoneyInput>,
 }
@@ -155,6 +162,7 @@ impl ChangePriceInput {
 
 /// `POST /products/{sku}/restock`
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RestockInput {
     pub quantity: Option<i64>,
 }
@@ -169,6 +177,7 @@ impl RestockInput {
 
 /// One line of `POST /orders`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderLineInput {
     pub sku: Option<String>,
     pub quantity: Option<i64>,
@@ -176,6 +185,7 @@ pub struct OrderLineInput {
 
 /// `POST /orders`
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlaceOrderInput {
     pub customer_id: Option<String>,
     pub shipping_address_id: Option<String>,
@@ -232,6 +242,7 @@ impl PlaceOrderInput {
 
 /// `POST /orders/{id}/pay`
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PayOrderInput {
     pub amount: Option<MoneyInput>,
     pub method: Option<String>,
@@ -250,6 +261,7 @@ impl PayOrderInput {
 
 /// `POST /orders/{id}/cancel`
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CancelOrderInput {
     pub reason: Option<String>,
 }
@@ -264,6 +276,7 @@ impl CancelOrderInput {
 
 /// `POST /shipments/{id}/dispatch`
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DispatchShipmentInput {
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,

@@ -12,9 +12,21 @@ use domain::{Customer, CustomerCommand};
 use super::path_uuid;
 use crate::error::ApiError;
 use crate::execute::{Records, Reply};
+#[allow(unused_imports)]
+use crate::openapi::{CommandResponse, Problem};
 use crate::request::{CommandRequest, PathId};
 use crate::AppState;
 
+#[utoipa::path(
+    post,
+    path = "/customers",
+    tag = "customers",
+    request_body(content = RegisterCustomerInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Registered", body = CommandResponse),
+        (status = 409, description = "`email-taken`: another customer already has this email", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn register(
     State(state): State<AppState>,
     request: CommandRequest<RegisterCustomerInput>,
@@ -40,12 +52,23 @@ pub(crate) async fn register(
             &customer_id.to_string(),
             command,
             &state.clock,
-            Reply::created(customer_id),
+            Reply::created(&customer_id),
             records,
         )
         .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/rename",
+    tag = "customers",
+    request_body(content = RenameCustomerInput, content_type = "application/json"),
+    params(("id" = String, Path, description = "Customer id (UUID)")),
+    responses(
+        (status = 200, description = "Renamed", body = CommandResponse),
+        (status = 404, description = "`not-found`: no such customer, or a malformed id", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn rename(
     State(state): State<AppState>,
     PathId(id): PathId,
@@ -62,12 +85,24 @@ pub(crate) async fn rename(
             &id,
             CustomerCommand::Rename { name },
             &state.clock,
-            Reply::ok(customer_id),
+            Reply::ok(&customer_id),
             Records::default(),
         )
         .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/change-email",
+    tag = "customers",
+    request_body(content = ChangeEmailInput, content_type = "application/json"),
+    params(("id" = String, Path, description = "Customer id (UUID)")),
+    responses(
+        (status = 200, description = "Email changed", body = CommandResponse),
+        (status = 404, description = "`not-found`: no such customer, or a malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email-taken`: another customer already has this email", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn change_email(
     State(state): State<AppState>,
     PathId(id): PathId,
@@ -89,12 +124,24 @@ pub(crate) async fn change_email(
             &id,
             command,
             &state.clock,
-            Reply::ok(customer_id),
+            Reply::ok(&customer_id),
             records,
         )
         .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/addresses",
+    tag = "customers",
+    request_body(content = AddAddressInput, content_type = "application/json"),
+    params(("id" = String, Path, description = "Customer id (UUID)")),
+    responses(
+        (status = 201, description = "Address added; the body adds `address_id`", body = CommandResponse),
+        (status = 404, description = "`not-found`: no such customer, or a malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid-transition`: the customer has 20 addresses already", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn add_address(
     State(state): State<AppState>,
     PathId(id): PathId,
@@ -106,7 +153,7 @@ pub(crate) async fn add_address(
     }
     let address = request.input.validate()?;
     let address_id = AddressId::new();
-    let reply = Reply::created(customer_id).with("address_id", address_id.to_string());
+    let reply = Reply::created(&customer_id).with("address_id", address_id.to_string());
     state
         .execute::<Customer>(
             &request.context,

@@ -12,11 +12,23 @@ use domain::{Customer, Order, OrderCommand, OrderStatus, Product};
 use super::path_uuid;
 use crate::error::ApiError;
 use crate::execute::{Records, Reply};
+#[allow(unused_imports)]
+use crate::openapi::{CommandResponse, Problem};
 use crate::request::{CommandRequest, PathId};
 use crate::AppState;
 
 /// Validates, loads the customer and the named products from their aggregates (current
 /// prices, not a lagging read model; the products in one round trip), and places.
+#[utoipa::path(
+    post,
+    path = "/orders",
+    tag = "orders",
+    request_body(content = PlaceOrderInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Placed; `status` is PLACED", body = CommandResponse),
+        (status = 422, description = "`unknown-customer`: no such customer; `unknown-address`: the address is not the customer's; `unknown-sku`: a line names no product; `currency-mismatch`: lines in different currencies", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn place(
     State(state): State<AppState>,
     request: CommandRequest<PlaceOrderInput>,
@@ -51,7 +63,7 @@ pub(crate) async fn place(
         customer: customer.aggregate.facts(),
         products,
     });
-    let reply = Reply::created(order_id).with("status", OrderStatus::Placed.as_str());
+    let reply = Reply::created(&order_id).with("status", OrderStatus::Placed.as_str());
     state
         .execute::<Order>(
             &request.context,
@@ -64,6 +76,19 @@ pub(crate) async fn place(
         .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/orders/{id}/pay",
+    tag = "orders",
+    request_body(content = PayOrderInput, content_type = "application/json"),
+    params(("id" = String, Path, description = "Order id (UUID)")),
+    responses(
+        (status = 200, description = "Paid; `status` is PAID", body = CommandResponse),
+        (status = 404, description = "`not-found`: no such order, or a malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid-transition`: the order is not CONFIRMED", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`payment-mismatch`: the amount or currency differs from the order total", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn pay(
     State(state): State<AppState>,
     PathId(id): PathId,
@@ -74,7 +99,7 @@ pub(crate) async fn pay(
         return Ok(replayed);
     }
     let (amount, method, reference) = request.input.validate()?;
-    let reply = Reply::ok(order_id).with("status", OrderStatus::Paid.as_str());
+    let reply = Reply::ok(&order_id).with("status", OrderStatus::Paid.as_str());
     state
         .execute::<Order>(
             &request.context,
@@ -91,6 +116,18 @@ pub(crate) async fn pay(
         .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/orders/{id}/cancel",
+    tag = "orders",
+    request_body(content = CancelOrderInput, content_type = "application/json"),
+    params(("id" = String, Path, description = "Order id (UUID)")),
+    responses(
+        (status = 200, description = "Cancelled; `status` is CANCELLED", body = CommandResponse),
+        (status = 404, description = "`not-found`: no such order, or a malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid-transition`: the order is SHIPPED, DELIVERED, REJECTED or CANCELLED", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
     PathId(id): PathId,
@@ -101,7 +138,7 @@ pub(crate) async fn cancel(
         return Ok(replayed);
     }
     let reason = request.input.validate()?;
-    let reply = Reply::ok(order_id).with("status", OrderStatus::Cancelled.as_str());
+    let reply = Reply::ok(&order_id).with("status", OrderStatus::Cancelled.as_str());
     state
         .execute::<Order>(
             &request.context,

@@ -8,6 +8,8 @@ use domain::{Product, ProductCommand};
 
 use crate::error::ApiError;
 use crate::execute::{Records, Reply};
+#[allow(unused_imports)]
+use crate::openapi::{CommandResponse, Problem};
 use crate::request::{CommandRequest, PathId};
 use crate::AppState;
 
@@ -18,6 +20,16 @@ fn path_sku(id: &str) -> Result<Sku, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("no product {id}")))
 }
 
+#[utoipa::path(
+    post,
+    path = "/products",
+    tag = "products",
+    request_body(content = DefineProductInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Defined; `id` is the sku", body = CommandResponse),
+        (status = 409, description = "`sku-taken`: a product with this sku exists", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn define(
     State(state): State<AppState>,
     request: CommandRequest<DefineProductInput>,
@@ -45,6 +57,17 @@ pub(crate) async fn define(
         .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/products/{id}/change-price",
+    tag = "products",
+    request_body(content = ChangePriceInput, content_type = "application/json"),
+    params(("id" = String, Path, description = "The sku")),
+    responses(
+        (status = 200, description = "Price changed (later orders only)", body = CommandResponse),
+        (status = 404, description = "`not-found`: no such product, or a malformed id", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn change_price(
     State(state): State<AppState>,
     PathId(id): PathId,
@@ -67,6 +90,17 @@ pub(crate) async fn change_price(
         .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/products/{id}/restock",
+    tag = "products",
+    request_body(content = RestockInput, content_type = "application/json"),
+    params(("id" = String, Path, description = "The sku")),
+    responses(
+        (status = 200, description = "Restocked", body = CommandResponse),
+        (status = 404, description = "`not-found`: no such product, or a malformed id", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn restock(
     State(state): State<AppState>,
     PathId(id): PathId,

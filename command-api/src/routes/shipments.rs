@@ -10,9 +10,23 @@ use serde::Deserialize;
 use super::path_uuid;
 use crate::error::ApiError;
 use crate::execute::{Records, Reply};
+#[allow(unused_imports)]
+use crate::openapi::{CommandResponse, Problem};
 use crate::request::{CommandRequest, PathId};
 use crate::AppState;
 
+#[utoipa::path(
+    post,
+    path = "/shipments/{id}/dispatch",
+    tag = "shipments",
+    request_body(content = DispatchShipmentInput, content_type = "application/json"),
+    params(("id" = String, Path, description = "Shipment id (UUID)")),
+    responses(
+        (status = 200, description = "Dispatched; `status` is DISPATCHED", body = CommandResponse),
+        (status = 404, description = "`not-found`: no such shipment, or a malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid-transition`: the shipment is not PENDING", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn dispatch(
     State(state): State<AppState>,
     PathId(id): PathId,
@@ -23,7 +37,7 @@ pub(crate) async fn dispatch(
         return Ok(replayed);
     }
     let (carrier, tracking_number) = request.input.validate()?;
-    let reply = Reply::ok(shipment_id).with("status", ShipmentStatus::Dispatched.as_str());
+    let reply = Reply::ok(&shipment_id).with("status", ShipmentStatus::Dispatched.as_str());
     let command = ShipmentCommand::Dispatch {
         carrier,
         tracking_number,
@@ -41,9 +55,21 @@ pub(crate) async fn dispatch(
 }
 
 /// `{}`: delivery takes no fields.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct DeliverInput {}
 
+#[utoipa::path(
+    post,
+    path = "/shipments/{id}/deliver",
+    tag = "shipments",
+    request_body(content = DeliverInput, content_type = "application/json"),
+    params(("id" = String, Path, description = "Shipment id (UUID)")),
+    responses(
+        (status = 200, description = "Delivered; `status` is DELIVERED", body = CommandResponse),
+        (status = 404, description = "`not-found`: no such shipment, or a malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid-transition`: the shipment is not DISPATCHED", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn deliver(
     State(state): State<AppState>,
     PathId(id): PathId,
@@ -53,7 +79,7 @@ pub(crate) async fn deliver(
     if let Some(replayed) = state.replay(&request.context).await? {
         return Ok(replayed);
     }
-    let reply = Reply::ok(shipment_id).with("status", ShipmentStatus::Delivered.as_str());
+    let reply = Reply::ok(&shipment_id).with("status", ShipmentStatus::Delivered.as_str());
     state
         .execute::<Shipment>(
             &request.context,

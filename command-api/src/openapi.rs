@@ -1,0 +1,196 @@
+//! `GET /openapi.json`: OpenAPI 3.1 of every command route, generated from the handlers
+//! (`#[utoipa::path]`), the request types and the problem table.
+
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{Content, Ref, RefOr, Required, Response as ApiResponse, ResponseBuilder};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::error::PROBLEMS;
+use crate::routes::{customers, orders, products, shipments};
+
+/// What every successful command answers (`address_id` and `status` on some routes).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct CommandResponse {
+    /// The aggregate's id: a UUID, or the sku for products.
+    id: String,
+    /// The aggregate's version (event sequence) after the command.
+    version: i64,
+    /// The global log position of the command's last event; pass it to GraphQL as
+    /// `OMS-Min-Position` to read your own write.
+    position: i64,
+    /// `POST /customers/{id}/addresses` only.
+    address_id: Option<String>,
+    /// Order and shipment routes: the status after the command.
+    status: Option<String>,
+}
+
+/// An RFC 9457 problem. `type` is `/problems/<slug>`; see the description for every slug.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct Problem {
+    #[schema(rename = "type", example = "/problems/validation-failed")]
+    kind: String,
+    title: String,
+    status: u16,
+    detail: String,
+    /// `validation-failed` only: every broken field.
+    errors: Option<Vec<FieldProblem>>,
+}
+
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct FieldProblem {
+    /// The field's path in the request, such as `lines[2].quantity`.
+    field: String,
+    message: String,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "OMS command API", description = "Commands of the OMS order platform. Errors are application/problem+json."),
+    paths(
+        customers::register,
+        customers::rename,
+        customers::change_email,
+        customers::add_address,
+        products::define,
+        products::change_price,
+        products::restock,
+        orders::place,
+        orders::pay,
+        orders::cancel,
+        shipments::dispatch,
+        shipments::deliver,
+    ),
+    components(schemas(CommandResponse, Problem, FieldProblem)),
+    modifiers(&CommandConventions),
+)]
+pub(crate) struct ApiDoc;
+
+/// What every command route shares: the command headers, `ETag` on success, and the
+/// problems any command can meet. Route-specific problems are on each handler.
+struct CommandConventions;
+
+const COMMON: &[&str] = &[
+    "malformed-request",
+    "validation-failed",
+    "unsupported-media-type",
+    "payload-too-large",
+    "precondition-failed",
+    "concurrency-conflict",
+    "idempotency-key-reused",
+    "service-unavailable",
+];
+
+impl Modify for CommandConventions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            if let Some(RefOr::T(problem)) = components.schemas.get_mut("Problem") {
+                let catalogue: Vec<String> = PROBLEMS
+                    .iter()
+                    .map(|(slug, status, when)| format!("- `{slug}` ({status}): {when}"))
+                    .collect();
+                if let utoipa::openapi::schema::Schema::Object(object) = problem {
+                    object.description = Some(format!(
+                        "An RFC 9457 problem. Problem types:\n{}",
+                        catalogue.join("\n")
+                    ));
+                }
+            }
+        }
+        for item in openapi.paths.paths.values_mut() {
+            if let Some(operation) = item.post.as_mut() {
+                add_conventions(operation);
+            }
+        }
+    }
+}
+
+fn string_schema() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+fn add_conventions(operation: &mut Operation) {
+    let parameters = operation.parameters.get_or_insert_with(Vec::new);
+    parameters.push(
+        ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "1-200 visible ASCII characters. A repeat with the same key and body returns the first response \
+                 (with Idempotent-Replayed: true) and appends nothing; kept at least 24 hours.",
+            ))
+            .schema(Some(string_schema().min_length(Some(1)).max_length(Some(200))))
+            .build(),
+    );
+    parameters.push(
+        ParameterBuilder::new()
+            .name("If-Match")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some("\"<version>\": the command applies only if the aggregate has this version, else 412."))
+            .schema(Some(string_schema()))
+            .build(),
+    );
+    for (code, response) in operation.responses.responses.iter_mut() {
+        if code.starts_with('2') {
+            if let RefOr::T(response) = response {
+                response.headers.insert(
+                    "ETag".into(),
+                    HeaderBuilder::new()
+                        .schema(string_schema())
+                        .description(Some("\"<version>\""))
+                        .build(),
+                );
+                response.headers.insert(
+                    "Idempotent-Replayed".into(),
+                    HeaderBuilder::new()
+                        .schema(string_schema())
+                        .description(Some("true on a replayed response"))
+                        .build(),
+                );
+            }
+        }
+    }
+    for slug in COMMON {
+        let Some((_, status, when)) = PROBLEMS.iter().find(|(s, _, _)| s == slug) else {
+            continue;
+        };
+        add_problem(operation, *status, slug, when);
+    }
+}
+
+/// Adds `slug` under `status`, next to any problem the handler documents there already.
+pub(crate) fn add_problem(operation: &mut Operation, status: u16, slug: &str, when: &str) {
+    let line = format!("`{slug}`: {when}");
+    match operation.responses.responses.get_mut(&status.to_string()) {
+        Some(RefOr::T(existing)) if !existing.description.contains(slug) => {
+            existing.description = format!("{}; {line}", existing.description);
+        }
+        Some(_) => {}
+        None => {
+            let response: ApiResponse = ResponseBuilder::new()
+                .description(line)
+                .content(
+                    "application/problem+json",
+                    Content::new(Some(Ref::from_schema_name("Problem"))),
+                )
+                .build();
+            operation
+                .responses
+                .responses
+                .insert(status.to_string(), RefOr::T(response));
+        }
+    }
+}
+
+/// `GET /openapi.json`
+pub(crate) async fn document() -> Response {
+    Json(ApiDoc::openapi()).into_response()
+}
