@@ -83,6 +83,9 @@ impl Reply {
 pub(crate) struct Records {
     /// Claim this (lower-cased) email for this customer.
     pub(crate) email_claim: Option<(String, CustomerId)>,
+    /// The aggregate id was generated for this request: no events can exist yet, so the
+    /// first attempt skips loading (a conflict, impossible in practice, still reloads).
+    pub(crate) fresh: bool,
 }
 
 /// Why the append transaction was rolled back.
@@ -220,7 +223,15 @@ impl AppState {
                 mut aggregate,
                 version,
                 last_position,
-            } = self.load::<A>(id).await?;
+            } = if attempt == 0 && records.fresh {
+                Loaded {
+                    aggregate: A::default(),
+                    version: 0,
+                    last_position: 0,
+                }
+            } else {
+                self.load::<A>(id).await?
+            };
             if let Some(expected) = &ctx.if_match {
                 if version > 0 && expected.version != Some(version) {
                     return Err(ApiError::PreconditionFailed {

@@ -39,6 +39,7 @@ pub(crate) async fn register(
     let customer_id = CustomerId::new();
     let records = Records {
         email_claim: Some((email.normalized().to_owned(), customer_id)),
+        fresh: true,
     };
     let command = CustomerCommand::Register {
         customer_id,
@@ -116,6 +117,7 @@ pub(crate) async fn change_email(
     let email_owner = crate::records::email_owner(&state, email.normalized()).await?;
     let records = Records {
         email_claim: Some((email.normalized().to_owned(), customer_id)),
+        fresh: false,
     };
     let command = CustomerCommand::ChangeEmail { email, email_owner };
     state

@@ -71,7 +71,10 @@ pub(crate) async fn place(
             command,
             &state.clock,
             reply,
-            Records::default(),
+            Records {
+                fresh: true,
+                ..Records::default()
+            },
         )
         .await
 }

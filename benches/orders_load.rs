@@ -1,0 +1,255 @@
+//! `POST /orders` under load, over HTTP on loopback, against an embedded PostgreSQL with
+//! full durability (fsync on), at 1, 8 and 32 concurrent clients.
+//!
+//! Reports orders/s and p50/p99 latency per concurrency, and a baseline measured in the
+//! same run on the same server: raw PostgreSQL, one single-row insert transaction per
+//! "order" at the same concurrency (what a commit costs here). Target on the 2-core
+//! reference machine: >= 1,500 orders/s at 32 clients.
+//!
+//! Run: `cargo bench --bench orders_load` (OMS_BENCH_ORDERS=N orders per concurrency level).
+
+// A benchmark reports on stdout.
+#![allow(clippy::print_stdout)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use event_store::embedded::{self, Durability, EmbeddedPostgres};
+use event_store::EventLog;
+use oms::cli::Role;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+const TARGET_AT_32: f64 = 1_500.0;
+const PRODUCTS: usize = 50;
+
+/// A minimal keep-alive HTTP/1.1 client for one connection.
+struct Client {
+    stream: BufReader<TcpStream>,
+}
+
+impl Client {
+    async fn connect(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).await.expect("connecting");
+        stream.set_nodelay(true).expect("nodelay");
+        Self {
+            stream: BufReader::new(stream),
+        }
+    }
+
+    async fn post(&mut self, path: &str, body: &str) -> (u16, Value) {
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        self.stream
+            .get_mut()
+            .write_all(request.as_bytes())
+            .await
+            .expect("writing");
+        let mut line = String::new();
+        self.stream.read_line(&mut line).await.expect("status line");
+        let status: u16 = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status");
+        let mut length = 0;
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).await.expect("header");
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().expect("length");
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        self.stream.read_exact(&mut body).await.expect("body");
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+struct Run {
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// Runs `total` operations over `clients` concurrent workers; `op` returns one latency.
+async fn measure<F, Fut>(clients: usize, total: usize, op: F) -> Run
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Vec<Duration>> + Send,
+{
+    let op = Arc::new(op);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|worker| {
+            let op = op.clone();
+            tokio::spawn(async move { op(worker).await })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(total);
+    for worker in workers {
+        latencies.extend(worker.await.expect("worker"));
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    Run {
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: percentile(&latencies, 0.5),
+        p99: percentile(&latencies, 0.99),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let per_level: usize = std::env::var("OMS_BENCH_ORDERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4_000);
+    let dir = tempfile::Builder::new()
+        .prefix("oms-bench-")
+        .tempdir()
+        .expect("tempdir");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let root = dir.path().to_owned();
+    let server =
+        tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&root, Durability::Full))
+            .await
+            .expect("join")
+            .expect("starting the embedded PostgreSQL");
+    let options = server.connect_options(embedded::DATABASE);
+    embedded::ensure_database(&options, embedded::DATABASE)
+        .await
+        .expect("database");
+    let pool = event_store::pool_options()
+        .max_connections(40)
+        .connect_with(options)
+        .await
+        .expect("pool");
+    event_store::migrate(&pool).await.expect("migrate");
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = oms::serve::app(Role::CommandApi, EventLog::new(pool.clone()));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // A customer with an address, and a catalog with plenty of stock.
+    let mut setup = Client::connect(addr).await;
+    let (_, customer) = setup
+        .post(
+            "/customers",
+            &json!({"name": "Bench", "email": "bench@example.com"}).to_string(),
+        )
+        .await;
+    let customer = customer["id"].as_str().expect("customer").to_owned();
+    let address = json!({"line1": "Hauptstraße 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}).to_string();
+    let (_, added) = setup
+        .post(&format!("/customers/{customer}/addresses"), &address)
+        .await;
+    let address = added["address_id"].as_str().expect("address").to_owned();
+    for n in 0..PRODUCTS {
+        let product = json!({"sku": format!("SKU-{n}"), "name": format!("Product {n}"), "price": {"amount": "9.90", "currency": "EUR"}, "stock": 1_000_000});
+        setup.post("/products", &product.to_string()).await;
+    }
+
+    sqlx::query("CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, payload jsonb NOT NULL)")
+        .execute(&pool)
+        .await
+        .expect("baseline table");
+    println!("orders_load ({per_level} orders per level, fsync on, loopback HTTP):");
+    println!("  clients   orders/s    p50 ms    p99 ms | raw PG commits/s   ratio");
+    let mut at_32 = 0.0;
+    for clients in [1_usize, 8, 32] {
+        let (customer, address) = (customer.clone(), address.clone());
+        let body_for = move |worker: usize, i: usize| {
+            let lines: Vec<Value> = (0..1 + (i % 3))
+                .map(|l| json!({"sku": format!("SKU-{}", (worker * 7 + i * 3 + l) % PRODUCTS), "quantity": 1 + l}))
+                .collect();
+            json!({"customer_id": customer, "shipping_address_id": address, "lines": lines})
+                .to_string()
+        };
+        let share = per_level / clients;
+        let orders = {
+            let body_for = body_for.clone();
+            measure(clients, share * clients, move |worker| {
+                let body_for = body_for.clone();
+                async move {
+                    let mut client = Client::connect(addr).await;
+                    let mut latencies = Vec::with_capacity(share);
+                    for i in 0..share {
+                        let body = body_for(worker, i);
+                        let started = Instant::now();
+                        let (status, reply) = client.post("/orders", &body).await;
+                        latencies.push(started.elapsed());
+                        assert_eq!(status, 201, "{reply}");
+                    }
+                    latencies
+                }
+            })
+            .await
+        };
+        let raw = {
+            let pool = pool.clone();
+            measure(clients, share * clients, move |_| {
+                let pool = pool.clone();
+                async move {
+                    let mut latencies = Vec::with_capacity(share);
+                    for i in 0..share {
+                        let started = Instant::now();
+                        let mut tx = pool.begin().await.expect("begin");
+                        sqlx::query("INSERT INTO bench_baseline (payload) VALUES ($1)")
+                            .bind(json!({"order": i, "lines": [{"sku": "SKU-1", "quantity": 1}]}))
+                            .execute(&mut *tx)
+                            .await
+                            .expect("insert");
+                        tx.commit().await.expect("commit");
+                        latencies.push(started.elapsed());
+                    }
+                    latencies
+                }
+            })
+            .await
+        };
+        if clients == 32 {
+            at_32 = orders.per_second;
+        }
+        println!(
+            "  {clients:>7} {:>10.0} {:>9.2} {:>9.2} | {:>16.0} {:>7.2}",
+            orders.per_second,
+            orders.p50.as_secs_f64() * 1e3,
+            orders.p99.as_secs_f64() * 1e3,
+            raw.per_second,
+            orders.per_second / raw.per_second
+        );
+    }
+    let verdict = if at_32 >= TARGET_AT_32 {
+        "met"
+    } else {
+        "NOT met"
+    };
+    println!("  target >= {TARGET_AT_32:.0} orders/s at 32 clients: {verdict}");
+    pool.close().await;
+    tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .expect("join")
+        .expect("stopping PostgreSQL");
+}
