@@ -98,3 +98,45 @@ async fn metrics_are_prometheus_text() {
     );
     assert!(body.contains("oms_event_log_head_position 0"), "{body}");
 }
+
+#[tokio::test]
+async fn unknown_routes_are_problem_json_404_in_every_role() {
+    let db = TestDatabase::new().await;
+    for role in [
+        Role::All,
+        Role::CommandApi,
+        Role::QueryGraphql,
+        Role::Projector,
+    ] {
+        let response = app(role, db.log())
+            .oneshot(
+                Request::get("/no/such/route")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{role}");
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        assert_eq!(
+            content_type.as_deref(),
+            Some("application/problem+json"),
+            "{role}"
+        );
+    }
+    // The projector role serves no command routes.
+    let response = app(Role::Projector, db.log())
+        .oneshot(
+            Request::post("/customers")
+                .header("content-type", "application/json")
+                .body(Body::from("{}"))
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}

@@ -84,3 +84,37 @@ async fn twenty_concurrent_registrations_with_one_email_give_one_customer() {
             .expect("count");
     assert_eq!(registered, 1);
 }
+
+#[tokio::test]
+async fn writers_that_keep_colliding_get_409_after_bounded_retries() {
+    let api = Api::new().await;
+    api.product("HOT", "1.00", "EUR", 1).await;
+    // Every append to HOT now fails exactly like losing the optimistic-lock race.
+    sqlx::query(
+        "CREATE FUNCTION always_conflict() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF NEW.aggregate_id = 'HOT' THEN
+             RAISE unique_violation USING CONSTRAINT = 'events_pkey', MESSAGE = 'simulated race';
+           END IF;
+           RETURN NEW;
+         END $$",
+    )
+    .execute(&api.db.pool)
+    .await
+    .expect("function");
+    sqlx::query("CREATE TRIGGER always_conflict BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION always_conflict()")
+        .execute(&api.db.pool)
+        .await
+        .expect("trigger");
+    let started = std::time::Instant::now();
+    api.post("/products/HOT/restock", json!({"quantity": 1}))
+        .await
+        .expect_problem(409, "concurrency-conflict");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "bounded: {:?}",
+        started.elapsed()
+    );
+    // Other aggregates are unaffected.
+    api.product("COLD", "1.00", "EUR", 1).await;
+}
