@@ -15,7 +15,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use event_store::embedded::{self, Durability, EmbeddedPostgres};
+use event_store::embedded::{self, Durability};
+use event_store::testing::private_server;
 use event_store::EventLog;
 use oms::cli::Role;
 use serde_json::{json, Value};
@@ -119,21 +120,9 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(4_000);
-    let dir = tempfile::Builder::new()
-        .prefix("oms-bench-")
-        .tempdir()
-        .expect("tempdir");
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .expect("chmod");
-    let root = dir.path().to_owned();
-    let server =
-        tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&root, Durability::Full))
-            .await
-            .expect("join")
-            .expect("starting the embedded PostgreSQL");
+    let (_dir, server) = tokio::task::spawn_blocking(|| private_server(Durability::Full))
+        .await
+        .expect("join");
     let options = server.connect_options(embedded::DATABASE);
     embedded::ensure_database(&options, embedded::DATABASE)
         .await

@@ -1,6 +1,7 @@
 //! `oms events tail`: the log as JSON lines, in log order.
 
 use std::io::Write;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use event_store::{EventLog, LogFilter};
@@ -8,6 +9,9 @@ use event_store::{EventLog, LogFilter};
 use crate::cli::TailArgs;
 
 const BATCH: u32 = 1_000;
+
+/// How long `tail` without `--follow` waits for a transaction that holds events back.
+const HELD_BACK_LIMIT: Duration = Duration::from_secs(10);
 
 /// Prints events after `--from`; with `--follow`, keeps printing as they commit until
 /// `stop` completes. A closed stdout (`| head`) ends it quietly.
@@ -38,6 +42,7 @@ pub async fn tail(
         false => None,
     };
     tokio::pin!(stop);
+    let mut held_since: Option<Instant> = None;
     loop {
         let batch = log
             .read_after(after, BATCH, &filter)
@@ -53,12 +58,33 @@ pub async fn tail(
         if let Err(error) = out.flush() {
             return quiet_on_broken_pipe(error);
         }
+        if !batch.events.is_empty() {
+            held_since = None;
+        }
         if batch.events.len() < BATCH as usize {
-            let Some(watcher) = watcher.as_mut() else {
+            if let Some(watcher) = watcher.as_mut() {
+                tokio::select! {
+                    () = watcher.wait(batch.held_back) => {}
+                    () = &mut stop => return Ok(()),
+                }
+                continue;
+            }
+            // Without --follow: print everything committed before we started. An open
+            // transaction (anywhere in the cluster) may hold later events back for a
+            // moment; wait for it, within reason.
+            if !batch.held_back {
                 return Ok(());
-            };
+            }
+            let since = *held_since.get_or_insert_with(Instant::now);
+            if since.elapsed() > HELD_BACK_LIMIT {
+                tracing::warn!(
+                    position = after.position,
+                    "stopping: an open transaction holds back later events"
+                );
+                return Ok(());
+            }
             tokio::select! {
-                () = watcher.wait(batch.held_back) => {}
+                () = tokio::time::sleep(event_store::HELD_BACK_POLL) => {}
                 () = &mut stop => return Ok(()),
             }
         }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::Request;
 use event_store::embedded::{self, Durability, EmbeddedPostgres};
+use event_store::testing::private_server;
 use event_store::EventLog;
 use oms::cli::Role;
 use oms::serve::app;
@@ -38,27 +39,15 @@ async fn readyz(router: &axum::Router) -> u16 {
     response.status().as_u16()
 }
 
-fn start(dir: &std::path::Path) -> EmbeddedPostgres {
-    EmbeddedPostgres::start(dir, Durability::Off).expect("starting PostgreSQL")
+fn restart(dir: &std::path::Path) -> EmbeddedPostgres {
+    EmbeddedPostgres::start(dir, Durability::Off).expect("restarting PostgreSQL")
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn commands_answer_503_while_the_database_is_down_and_recover() {
-    let dir = tempfile::Builder::new()
-        .prefix("oms-unavailable-")
-        .tempdir()
-        .expect("tempdir");
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .expect("chmod");
-    let server = tokio::task::spawn_blocking({
-        let root = dir.path().to_owned();
-        move || start(&root)
-    })
-    .await
-    .expect("join");
+    let (dir, server) = tokio::task::spawn_blocking(|| private_server(Durability::Off))
+        .await
+        .expect("join");
     let options = server.connect_options(embedded::DATABASE);
     embedded::ensure_database(&options, embedded::DATABASE)
         .await
@@ -89,7 +78,7 @@ async fn commands_answer_503_while_the_database_is_down_and_recover() {
 
     let server = tokio::task::spawn_blocking({
         let root = dir.path().to_owned();
-        move || start(&root)
+        move || restart(&root)
     })
     .await
     .expect("join");

@@ -4,11 +4,13 @@
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::AppState;
 
 /// The largest body accepted.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -40,10 +42,45 @@ pub struct CommandRequest<T> {
     pub context: CommandContext,
 }
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CommandRequest<T> {
-    type Rejection = ApiError;
+/// Why a command request does not reach its handler: it is refused, or it repeats an
+/// `Idempotency-Key` whose stored response is the answer.
+#[derive(Debug)]
+pub enum CommandRejection {
+    Refused(ApiError),
+    Replayed(Response),
+}
 
-    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
+impl From<ApiError> for CommandRejection {
+    fn from(error: ApiError) -> Self {
+        Self::Refused(error)
+    }
+}
+
+impl IntoResponse for CommandRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Refused(error) => error.into_response(),
+            Self::Replayed(response) => response,
+        }
+    }
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for CommandRequest<T> {
+    type Rejection = CommandRejection;
+
+    /// Reads the request, then answers a repeated `Idempotency-Key` from its record before
+    /// the handler validates anything (a repeat must get the first answer).
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, CommandRejection> {
+        let request = Self::read(request).await?;
+        match state.replay(&request.context).await? {
+            Some(response) => Err(CommandRejection::Replayed(response)),
+            None => Ok(request),
+        }
+    }
+}
+
+impl<T: DeserializeOwned> CommandRequest<T> {
+    async fn read(request: Request) -> Result<Self, ApiError> {
         let (parts, body) = request.into_parts();
         let headers = &parts.headers;
         let idempotency_key = idempotency_key(headers)?;

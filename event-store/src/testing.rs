@@ -6,7 +6,6 @@
 //! stops that server and removes its folder once the test binary has exited, however it
 //! exited.
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -101,19 +100,30 @@ fn url_with_database(url: &str, database: &str) -> String {
     out
 }
 
-fn start_embedded() -> (PgConnectOptions, String) {
-    let root: PathBuf = tempfile::Builder::new()
+/// A private embedded server in a new temporary folder the server's OS user can reach:
+/// for tests and benchmarks that stop and start their own server or need full durability.
+/// Blocking; the folder goes when the `TempDir` is dropped (stop the server first).
+pub fn private_server(durability: Durability) -> (tempfile::TempDir, EmbeddedPostgres) {
+    let dir = tempfile::Builder::new()
         .prefix("oms-test-pg-")
         .tempdir()
-        .expect("creating a folder for the test PostgreSQL")
-        .keep();
-    // The server's user (postgres, when we are root) must reach the folder and its
-    // watchdog must be able to remove it.
-    std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("opening the test PostgreSQL folder");
+        .expect("creating a folder for a test PostgreSQL");
+    // Temp folders are 0700; the server's user (postgres, when we are root) must enter it.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("opening the test PostgreSQL folder");
+    let server = EmbeddedPostgres::start(dir.path(), durability)
+        .unwrap_or_else(|e| panic!("starting a test PostgreSQL: {e}"));
+    (dir, server)
+}
+
+fn start_embedded() -> (PgConnectOptions, String) {
+    let (dir, server) = private_server(Durability::Off);
+    // The watchdog, running as the server's user, removes the folder after we exit.
+    let root = dir.keep();
     give_to_server_user(&root).expect("handing the test folder to the postgres user");
-    let server = EmbeddedPostgres::start(&root, Durability::Off)
-        .unwrap_or_else(|e| panic!("starting the test PostgreSQL: {e}"));
     spawn_watchdog(&server, &root);
     (
         server.connect_options("postgres"),
@@ -160,5 +170,27 @@ mod tests {
             url_with_database("postgresql:///postgres?host=/tmp/s&user=p", "x"),
             "postgresql:///x?host=/tmp/s&user=p"
         );
+    }
+}
+
+/// Every event committed so far, in log order: reads until the log is exhausted and no open
+/// transaction (in any database of the cluster: other tests) holds the reader back.
+pub async fn read_all(log: &EventLog) -> Vec<crate::RecordedEvent> {
+    let mut events = Vec::new();
+    let mut after = crate::LogPosition::START;
+    loop {
+        let batch = log
+            .read_after(after, 1_000, &crate::LogFilter::default())
+            .await
+            .expect("reading the log");
+        after = batch.next;
+        let empty = batch.events.is_empty();
+        events.extend(batch.events);
+        if empty && !batch.held_back {
+            return events;
+        }
+        if empty {
+            tokio::time::sleep(crate::HELD_BACK_POLL).await;
+        }
     }
 }

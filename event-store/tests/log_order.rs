@@ -270,15 +270,8 @@ async fn an_open_transaction_holds_readers_back_instead_of_being_skipped() {
     };
     assert!(slow_done.last_position() < fast.last_position());
 
-    let batch = log
-        .read_after(LogPosition::START, 100, &LogFilter::default())
-        .await
-        .expect("read");
-    let order: Vec<&str> = batch
-        .events
-        .iter()
-        .map(|e| e.aggregate_id.as_str())
-        .collect();
+    // Tests in other databases of this cluster may hold readers back briefly too.
+    let events = event_store::testing::read_all(&log).await;
+    let order: Vec<&str> = events.iter().map(|e| e.aggregate_id.as_str()).collect();
     assert_eq!(order, ["slow", "fast"], "both events, in commit-safe order");
-    assert!(!batch.held_back);
 }

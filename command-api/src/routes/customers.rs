@@ -31,9 +31,6 @@ pub(crate) async fn register(
     State(state): State<AppState>,
     request: CommandRequest<RegisterCustomerInput>,
 ) -> Result<Response, ApiError> {
-    if let Some(replayed) = state.replay(&request.context).await? {
-        return Ok(replayed);
-    }
     let (name, email) = request.input.validate()?;
     let email_owner = crate::records::email_owner(&state, email.normalized()).await?;
     let customer_id = CustomerId::new();
@@ -76,9 +73,6 @@ pub(crate) async fn rename(
     request: CommandRequest<RenameCustomerInput>,
 ) -> Result<Response, ApiError> {
     let customer_id: CustomerId = path_uuid(&id)?;
-    if let Some(replayed) = state.replay(&request.context).await? {
-        return Ok(replayed);
-    }
     let name = request.input.validate()?;
     state
         .execute::<Customer>(
@@ -110,9 +104,6 @@ pub(crate) async fn change_email(
     request: CommandRequest<ChangeEmailInput>,
 ) -> Result<Response, ApiError> {
     let customer_id: CustomerId = path_uuid(&id)?;
-    if let Some(replayed) = state.replay(&request.context).await? {
-        return Ok(replayed);
-    }
     let email = request.input.validate()?;
     let email_owner = crate::records::email_owner(&state, email.normalized()).await?;
     let records = Records {
@@ -150,9 +141,6 @@ pub(crate) async fn add_address(
     request: CommandRequest<AddAddressInput>,
 ) -> Result<Response, ApiError> {
     let customer_id: CustomerId = path_uuid(&id)?;
-    if let Some(replayed) = state.replay(&request.context).await? {
-        return Ok(replayed);
-    }
     let address = request.input.validate()?;
     let address_id = AddressId::new();
     let reply = Reply::created(&customer_id).with("address_id", address_id.to_string());

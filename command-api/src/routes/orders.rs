@@ -33,9 +33,6 @@ pub(crate) async fn place(
     State(state): State<AppState>,
     request: CommandRequest<PlaceOrderInput>,
 ) -> Result<Response, ApiError> {
-    if let Some(replayed) = state.replay(&request.context).await? {
-        return Ok(replayed);
-    }
     let order = request.input.validate()?;
     let customer = state
         .load::<Customer>(&order.customer_id.to_string())
@@ -98,9 +95,6 @@ pub(crate) async fn pay(
     request: CommandRequest<PayOrderInput>,
 ) -> Result<Response, ApiError> {
     let order_id: OrderId = path_uuid(&id)?;
-    if let Some(replayed) = state.replay(&request.context).await? {
-        return Ok(replayed);
-    }
     let (amount, method, reference) = request.input.validate()?;
     let reply = Reply::ok(&order_id).with("status", OrderStatus::Paid.as_str());
     state
@@ -137,9 +131,6 @@ pub(crate) async fn cancel(
     request: CommandRequest<CancelOrderInput>,
 ) -> Result<Response, ApiError> {
     let order_id: OrderId = path_uuid(&id)?;
-    if let Some(replayed) = state.replay(&request.context).await? {
-        return Ok(replayed);
-    }
     let reason = request.input.validate()?;
     let reply = Reply::ok(&order_id).with("status", OrderStatus::Cancelled.as_str());
     state

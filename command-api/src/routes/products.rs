@@ -34,9 +34,6 @@ pub(crate) async fn define(
     State(state): State<AppState>,
     request: CommandRequest<DefineProductInput>,
 ) -> Result<Response, ApiError> {
-    if let Some(replayed) = state.replay(&request.context).await? {
-        return Ok(replayed);
-    }
     let (sku, name, price, stock) = request.input.validate()?;
     let id = sku.to_string();
     let command = ProductCommand::Define {
@@ -74,9 +71,6 @@ pub(crate) async fn change_price(
     request: CommandRequest<ChangePriceInput>,
 ) -> Result<Response, ApiError> {
     path_sku(&id)?;
-    if let Some(replayed) = state.replay(&request.context).await? {
-        return Ok(replayed);
-    }
     let price = request.input.validate()?;
     state
         .execute::<Product>(
@@ -107,9 +101,6 @@ pub(crate) async fn restock(
     request: CommandRequest<RestockInput>,
 ) -> Result<Response, ApiError> {
     path_sku(&id)?;
-    if let Some(replayed) = state.replay(&request.context).await? {
-        return Ok(replayed);
-    }
     let quantity = request.input.validate()?;
     state
         .execute::<Product>(
