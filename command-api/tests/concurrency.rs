@@ -118,3 +118,26 @@ async fn writers_that_keep_colliding_get_409_after_bounded_retries() {
     // Other aggregates are unaffected.
     api.product("COLD", "1.00", "EUR", 1).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_concurrent_definitions_of_one_sku_give_one_product() {
+    let api = Arc::new(Api::new().await);
+    let tasks: Vec<_> = (0..10)
+        .map(|n| {
+            let api = api.clone();
+            let body = json!({"sku": "RACE", "name": format!("Racer {n}"), "price": {"amount": "1.00", "currency": "EUR"}, "stock": n});
+            tokio::spawn(async move { api.post("/products", body).await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        let reply = task.await.expect("task");
+        if reply.status.as_u16() == 409 {
+            assert_eq!(reply.slug(), "sku-taken");
+        }
+        statuses.push(reply.status.as_u16());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409, 409, 409]);
+    assert_eq!(api.payloads("RACE").await.len(), 1);
+}
