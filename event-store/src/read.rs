@@ -118,6 +118,17 @@ impl EventLog {
             .await
     }
 
+    /// How many committed events lie after `after` (a follower's lag).
+    pub async fn count_after(&self, after: LogPosition) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1, $2)",
+        )
+        .bind(after.transaction_id)
+        .bind(after.position)
+        .fetch_one(&self.pool)
+        .await
+    }
+
     /// One aggregate's events with a sequence above `after_sequence`, in sequence order.
     pub async fn read_aggregate(
         &self,

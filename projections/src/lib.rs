@@ -1,2 +1,33 @@
-//! OMS projections: the projector runtime, the relational read models and the process
-//! managers. They arrive with issues #5 and #6.
+//! OMS projections: durable workers that tail the event log and build relational read
+//! models (and, with issue #6, process managers on the same runtime).
+//!
+//! # Layout
+//!
+//! - [`runtime`]: [`Runtime`](runtime::Runtime) and the [`Projection`](runtime::Projection)
+//!   trait: ownership by advisory lock, batches applied with their checkpoint in one
+//!   transaction, poison events, shutdown.
+//! - [`decode`]: stored events as domain types.
+//! - [`models`]: the read models.
+//! - [`status`]: where each projection stands.
+
+pub mod decode;
+pub mod models;
+pub mod runtime;
+pub mod status;
+
+use std::sync::Arc;
+
+use runtime::Projection;
+
+/// Every read model, as the runtime runs them.
+pub fn read_models() -> Vec<Arc<dyn Projection>> {
+    vec![
+        Arc::new(models::customers::CustomersProjection),
+        Arc::new(models::products::ProductsProjection),
+    ]
+}
+
+/// The names of [`read_models`], for status listings.
+pub fn names() -> Vec<&'static str> {
+    read_models().iter().map(|p| p.name()).collect()
+}

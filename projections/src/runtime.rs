@@ -1,0 +1,369 @@
+//! The projector runtime: one worker per projection, exactly-once across crashes.
+//!
+//! - **Ownership**: a worker owns its projection while it holds a session advisory lock on
+//!   a connection of its own. When the owner dies its connection closes and the lock goes
+//!   with it; a standby, trying every `standby_poll`, takes over.
+//! - **Exactly once**: a batch is applied and the checkpoint advanced in one transaction,
+//!   and the checkpoint update is fenced on the checkpoint the batch started from: a batch
+//!   that raced another writer (a lost lock) changes nothing.
+//! - **Poison events**: a batch that fails is retried with backoff; after `max_attempts`
+//!   the projection stops in state `FAILED` with `last_error`. Other projections go on. A
+//!   restart retries it. A database that cannot be reached is waited for, not poison.
+//! - **Shutdown**: the batch in flight commits or rolls back, then the lock is released.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cqrs_es::persist::EventUpcaster;
+use event_store::{EventLog, LogFilter, LogPosition};
+use futures_util::future::BoxFuture;
+use sqlx::{Connection, PgConnection};
+use tokio::sync::watch;
+
+use crate::decode::{decode, Envelope};
+
+/// A read model (or process manager) fed from the log.
+pub trait Projection: Send + Sync + 'static {
+    /// The name in `projection_checkpoints`, `oms projections status` and GraphQL.
+    fn name(&self) -> &'static str;
+
+    /// The aggregate types whose events it consumes; others are passed over (its
+    /// checkpoint still moves past them), so an event it does not read cannot fail it.
+    fn aggregate_types(&self) -> &'static [&'static str];
+
+    /// Applies a batch, in order, inside `tx`; the runtime advances the checkpoint in the
+    /// same transaction. Must be deterministic in the events alone (replays give the same
+    /// tables as the live run).
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        events: &'a [Envelope],
+    ) -> BoxFuture<'a, anyhow::Result<()>>;
+}
+
+/// Tuning of the runtime.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// The most events applied in one transaction.
+    pub batch_size: u32,
+    /// Attempts at a failing batch before the projection is `FAILED`.
+    pub max_attempts: u32,
+    /// How often a standby tries to become the owner.
+    pub standby_poll: Duration,
+    /// First wait after a failed attempt (doubles each time).
+    pub retry_backoff: Duration,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: 500,
+            max_attempts: 4,
+            standby_poll: Duration::from_secs(1),
+            retry_backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Stops the runtime: send `true`.
+pub type Shutdown = watch::Receiver<bool>;
+
+/// Runs projections until shutdown.
+#[derive(Clone)]
+pub struct Runtime {
+    log: EventLog,
+    projections: Vec<Arc<dyn Projection>>,
+    upcasters: Arc<Vec<Box<dyn EventUpcaster>>>,
+    options: RuntimeOptions,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.projections.iter().map(|p| p.name()).collect();
+        f.debug_struct("Runtime")
+            .field("projections", &names)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a worker's time as owner ended.
+enum Ended {
+    Shutdown,
+    LostOwnership,
+    Failed(anyhow::Error),
+}
+
+impl Runtime {
+    pub fn new(
+        log: EventLog,
+        projections: Vec<Arc<dyn Projection>>,
+        options: RuntimeOptions,
+    ) -> Self {
+        Self {
+            log,
+            projections,
+            upcasters: Arc::new(domain::events::upcasters()),
+            options,
+        }
+    }
+
+    /// Runs every projection's worker until `shutdown`; returns when all have stopped.
+    /// Dropping the returned future (aborting its task) aborts every worker with it, as the
+    /// death of the process would.
+    pub async fn run(self, shutdown: Shutdown) {
+        let mut workers = tokio::task::JoinSet::new();
+        for projection in &self.projections {
+            let runtime = self.clone();
+            let projection = projection.clone();
+            let shutdown = shutdown.clone();
+            workers.spawn(async move { runtime.worker(projection, shutdown).await });
+        }
+        while let Some(ended) = workers.join_next().await {
+            if let Err(error) = ended {
+                tracing::error!(%error, "a projection worker panicked");
+            }
+        }
+    }
+
+    /// One projection: wait to own it, run it, and say how it ended.
+    async fn worker(&self, projection: Arc<dyn Projection>, mut shutdown: Shutdown) {
+        let name = projection.name();
+        loop {
+            let Some(mut lock) = self.become_owner(name, &mut shutdown).await else {
+                return;
+            };
+            tracing::info!(projection = name, "running");
+            let ended = self.run_owned(projection.as_ref(), &mut shutdown).await;
+            let (state, error) = match &ended {
+                Ended::Shutdown => ("STOPPED", None),
+                Ended::LostOwnership => ("RUNNING", None),
+                Ended::Failed(error) => ("FAILED", Some(format!("{error:#}"))),
+            };
+            if !matches!(ended, Ended::LostOwnership) {
+                if let Err(e) = set_state(&mut lock, name, state, error.as_deref()).await {
+                    tracing::warn!(projection = name, error = %e, "could not record the projection's state");
+                }
+            }
+            let _ = lock.close().await; // releases the advisory lock
+            match ended {
+                Ended::Shutdown => return tracing::info!(projection = name, "stopped"),
+                Ended::Failed(error) => {
+                    return tracing::error!(
+                        projection = name,
+                        error = format!("{error:#}"),
+                        "failed; stopped until restarted"
+                    );
+                }
+                Ended::LostOwnership => tracing::warn!(
+                    projection = name,
+                    "another worker advanced the checkpoint; standing by"
+                ),
+            }
+        }
+    }
+
+    /// Waits until this worker holds the projection's lock (`None`: shut down first).
+    async fn become_owner(&self, name: &str, shutdown: &mut Shutdown) -> Option<PgConnection> {
+        loop {
+            if *shutdown.borrow() {
+                return None;
+            }
+            match self.try_lock(name).await {
+                Ok(Some(connection)) => return Some(connection),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::debug!(projection = name, %error, "cannot reach the database to take ownership");
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.options.standby_poll) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    async fn try_lock(&self, name: &str) -> Result<Option<PgConnection>, sqlx::Error> {
+        let mut connection = self.log.pool().acquire().await?.detach();
+        let locked: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext('oms.projection.' || $1))")
+                .bind(name)
+                .fetch_one(&mut connection)
+                .await?;
+        if !locked {
+            let _ = connection.close().await;
+            return Ok(None);
+        }
+        sqlx::query(
+            "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .execute(&mut connection)
+        .await?;
+        set_state(&mut connection, name, "RUNNING", None).await?;
+        Ok(Some(connection))
+    }
+
+    async fn run_owned(&self, projection: &dyn Projection, shutdown: &mut Shutdown) -> Ended {
+        let name = projection.name();
+        let mut checkpoint = match load_checkpoint(&self.log, name).await {
+            Ok(checkpoint) => checkpoint,
+            Err(error) => return Ended::Failed(error.into()),
+        };
+        let mut watcher = match self.log.watch().await {
+            Ok(watcher) => watcher,
+            Err(error) => {
+                return Ended::Failed(anyhow::Error::new(error).context("listening for new events"))
+            }
+        };
+        let mut failures = 0;
+        loop {
+            if *shutdown.borrow() {
+                return Ended::Shutdown;
+            }
+            let batch = match self
+                .log
+                .read_after(checkpoint, self.options.batch_size, &LogFilter::default())
+                .await
+            {
+                Ok(batch) => batch,
+                Err(error) => {
+                    tracing::warn!(projection = name, %error, "cannot read the log; retrying");
+                    tokio::time::sleep(self.options.standby_poll).await;
+                    continue;
+                }
+            };
+            if batch.events.is_empty() {
+                tokio::select! {
+                    () = watcher.wait(batch.held_back) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+            match self
+                .apply_batch(projection, checkpoint, batch.next, &batch.events)
+                .await
+            {
+                Ok(true) => {
+                    checkpoint = batch.next;
+                    failures = 0;
+                }
+                Ok(false) => return Ended::LostOwnership,
+                Err(error) if is_unreachable(&error) => {
+                    tracing::warn!(
+                        projection = name,
+                        error = format!("{error:#}"),
+                        "database unreachable; retrying"
+                    );
+                    tokio::time::sleep(self.options.standby_poll).await;
+                }
+                Err(error) => {
+                    failures += 1;
+                    tracing::warn!(
+                        projection = name,
+                        attempt = failures,
+                        error = format!("{error:#}"),
+                        "batch failed"
+                    );
+                    if failures >= self.options.max_attempts {
+                        return Ended::Failed(error);
+                    }
+                    let backoff = self.options.retry_backoff * 2_u32.saturating_pow(failures - 1);
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies one batch and advances the checkpoint from `from` to `to`, atomically.
+    /// `Ok(false)`: the checkpoint had moved (another owner): nothing was applied.
+    async fn apply_batch(
+        &self,
+        projection: &dyn Projection,
+        from: LogPosition,
+        to: LogPosition,
+        events: &[event_store::RecordedEvent],
+    ) -> anyhow::Result<bool> {
+        let wanted = projection.aggregate_types();
+        let envelopes = events
+            .iter()
+            .filter(|event| wanted.contains(&event.aggregate_type.as_str()))
+            .map(|event| {
+                decode(event, &self.upcasters).map_err(|e| {
+                    e.context(format!(
+                        "decoding event at position {} ({})",
+                        event.position, event.event_type
+                    ))
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut tx = self.log.pool().begin().await?;
+        if !envelopes.is_empty() {
+            projection.apply(&mut tx, &envelopes).await?;
+        }
+        let advanced = sqlx::query(
+            "UPDATE projection_checkpoints
+             SET transaction_id = $4, position = $5, state = 'RUNNING', last_error = NULL, updated_at = now()
+             WHERE name = $1 AND transaction_id = $2 AND position = $3",
+        )
+        .bind(projection.name())
+        .bind(from.transaction_id)
+        .bind(from.position)
+        .bind(to.transaction_id)
+        .bind(to.position)
+        .execute(&mut *tx)
+        .await?;
+        if advanced.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+fn is_unreachable(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<sqlx::Error>(),
+            Some(
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+            )
+        )
+    })
+}
+
+async fn load_checkpoint(log: &EventLog, name: &str) -> Result<LogPosition, sqlx::Error> {
+    let (transaction_id, position): (i64, i64) = sqlx::query_as(
+        "SELECT transaction_id, position FROM projection_checkpoints WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(log.pool())
+    .await?
+    .unwrap_or((0, 0));
+    Ok(LogPosition {
+        transaction_id,
+        position,
+    })
+}
+
+async fn set_state(
+    connection: &mut PgConnection,
+    name: &str,
+    state: &str,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE projection_checkpoints SET state = $2, last_error = $3, updated_at = now() WHERE name = $1")
+        .bind(name)
+        .bind(state)
+        .bind(error)
+        .execute(connection)
+        .await
+        .map(|_| ())
+}

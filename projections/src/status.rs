@@ -1,0 +1,50 @@
+//! Where each projection stands: `oms projections status` and GraphQL `projections`.
+
+use event_store::{EventLog, LogPosition};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProjectionStatus {
+    pub name: String,
+    /// The position of the last event applied (0: none yet).
+    pub position: i64,
+    /// The highest position in the log.
+    pub head_position: i64,
+    /// Committed events not applied yet.
+    pub lag: i64,
+    /// RUNNING, REBUILDING, STOPPED or FAILED.
+    pub state: String,
+    pub last_error: Option<String>,
+}
+
+/// The status of each of `names`, in that order; a projection that never ran is STOPPED
+/// at position 0.
+pub async fn status(log: &EventLog, names: &[&str]) -> Result<Vec<ProjectionStatus>, sqlx::Error> {
+    let head_position = log.head_position().await?;
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let row: Option<(i64, i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT transaction_id, position, state, last_error FROM projection_checkpoints WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(log.pool())
+        .await?;
+        let (transaction_id, position, state, last_error) =
+            row.unwrap_or((0, 0, "STOPPED".to_owned(), None));
+        let lag = log
+            .count_after(LogPosition {
+                transaction_id,
+                position,
+            })
+            .await?;
+        out.push(ProjectionStatus {
+            name: (*name).to_owned(),
+            position,
+            head_position,
+            lag,
+            state,
+            last_error,
+        });
+    }
+    Ok(out)
+}
