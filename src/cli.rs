@@ -34,6 +34,19 @@ pub enum Command {
     /// Read the event log.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Inspect the projections.
+    #[command(subcommand)]
+    Projections(ProjectionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectionsCommand {
+    /// One row per projection: name, checkpoint position, head position, lag, state, last error.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@
 //! - [`cli`]: the command line of CONTRACT.
 //! - [`database`]: `DATABASE_URL` or the embedded PostgreSQL.
 //! - [`serve`]: `oms serve` (roles, graceful shutdown) and [`ops`], the routes every role serves.
-//! - [`tail`]: `oms events tail`.
+//! - [`tail`]: `oms events tail`; [`status`]: `oms projections status`.
 //! - [`logging`]: tracing set-up.
 
 pub mod cli;
@@ -16,4 +16,5 @@ pub mod database;
 pub mod logging;
 pub mod ops;
 pub mod serve;
+pub mod status;
 pub mod tail;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use oms::cli::{Cli, Command, EventsCommand};
+use oms::cli::{Cli, Command, EventsCommand, ProjectionsCommand};
 use oms::database::Database;
 use oms::{logging, serve, tail};
 
@@ -38,6 +38,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .map(|()| tracing::info!("migrations applied"))
             .map_err(|e| anyhow::Error::new(e).context("applying migrations")),
+        Command::Projections(ProjectionsCommand::Status { json }) => {
+            oms::status::print(&log, json, &mut std::io::stdout()).await
+        }
         Command::Events(EventsCommand::Tail(args)) => {
             let mut stdout = std::io::BufWriter::new(std::io::stdout());
             tail::tail(&log, args, &mut stdout, serve::shutdown_signal()).await

@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use domain::clock::{SharedClock, SystemClock};
 use event_store::EventLog;
+use projections::runtime::{Runtime, RuntimeOptions};
 use sqlx::migrate::MigrateError;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::cli::{Role, ServeArgs};
 use crate::ops::{self, OpsState};
@@ -49,7 +51,24 @@ pub async fn serve(log: EventLog, args: &ServeArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.http_addr))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, role = %args.role, "listening");
-    run(listener, app(args.role, log), shutdown_signal()).await?;
+    let (stop, stopped) = watch::channel(false);
+    let projectors = matches!(args.role, Role::All | Role::Projector).then(|| {
+        let runtime = Runtime::new(
+            log.clone(),
+            projections::read_models(),
+            RuntimeOptions::default(),
+        );
+        tokio::spawn(runtime.run(stopped))
+    });
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    run(listener, app(args.role, log), shutdown).await?;
+    if let Some(projectors) = projectors {
+        // Each finishes or rolls back its batch in flight and releases its lock.
+        projectors.await?;
+    }
     tracing::info!("stopped");
     Ok(())
 }
