@@ -184,6 +184,10 @@ async fn order_pay_and_cancel_and_shipment_dispatch_and_deliver() {
         ShipmentCommand::Create {
             shipment_id: ShipmentId::for_order(order_id),
             order_id,
+            address_id: serde_json::from_value(
+                api.payloads(&order).await[0]["OrderPlaced"]["shipping_address_id"].clone(),
+            )
+            .expect("address id"),
             address,
             lines,
         },

@@ -8,7 +8,8 @@ use crate::clock::SharedClock;
 use crate::events::{self, EventKind};
 use crate::problem::{DomainError, Problem};
 use crate::values::{
-    Address, Carrier, OrderId, ProductName, Quantity, ShipmentId, Sku, Timestamp, TrackingNumber,
+    Address, AddressId, Carrier, OrderId, ProductName, Quantity, ShipmentId, Sku, Timestamp,
+    TrackingNumber,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -51,6 +52,7 @@ pub enum ShipmentCommand {
     Create {
         shipment_id: ShipmentId,
         order_id: OrderId,
+        address_id: AddressId,
         address: Address,
         lines: Vec<ShipmentLine>,
     },
@@ -78,6 +80,7 @@ pub enum ShipmentEvent {
     ShipmentCreated {
         shipment_id: ShipmentId,
         order_id: OrderId,
+        address_id: AddressId,
         address: Address,
         lines: Vec<ShipmentLine>,
         created_at: Timestamp,
@@ -183,6 +186,7 @@ impl Aggregate for Shipment {
                 ShipmentCommand::Create {
                     shipment_id,
                     order_id,
+                    address_id,
                     address,
                     lines,
                 },
@@ -197,6 +201,7 @@ impl Aggregate for Shipment {
                 ShipmentEvent::ShipmentCreated {
                     shipment_id,
                     order_id,
+                    address_id,
                     address,
                     lines,
                     created_at: now,

@@ -29,6 +29,7 @@ fn created() -> Ev {
     Ev::ShipmentCreated {
         shipment_id: ShipmentId::for_order(order_id()),
         order_id: order_id(),
+        address_id: id(100),
         address: address("Berlin"),
         lines: lines(),
         created_at: at(),
@@ -39,6 +40,7 @@ fn create() -> C {
     C::Create {
         shipment_id: ShipmentId::for_order(order_id()),
         order_id: order_id(),
+        address_id: id(100),
         address: address("Berlin"),
         lines: lines(),
     }
@@ -103,6 +105,7 @@ fn is_created_once_for_its_order() {
     let wrong = C::Create {
         shipment_id: id(77),
         order_id: order_id(),
+        address_id: id(100),
         address: address("Berlin"),
         lines: lines(),
     };
