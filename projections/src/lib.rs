@@ -22,7 +22,9 @@ use runtime::Projection;
 /// Every read model, as the runtime runs them.
 pub fn read_models() -> Vec<Arc<dyn Projection>> {
     vec![
+        Arc::new(models::orders::OrdersProjection),
         Arc::new(models::customers::CustomersProjection),
+        Arc::new(models::shipments::ShipmentsProjection),
         Arc::new(models::products::ProductsProjection),
     ]
 }

@@ -2,4 +2,7 @@
 //! (one read per table) and writes them back with one `UNNEST` statement per table.
 
 pub mod customers;
+pub mod orders;
 pub mod products;
+pub mod shipments;
+mod write;
