@@ -47,6 +47,15 @@ pub enum ProjectionsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Rebuild from position 0 beside the live tables, then swap atomically (no downtime).
+    Rebuild {
+        /// The projection to rebuild.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        name: Option<String>,
+        /// Rebuild every projection.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Args)]

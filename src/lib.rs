@@ -8,13 +8,15 @@
 //! - [`cli`]: the command line of CONTRACT.
 //! - [`database`]: `DATABASE_URL` or the embedded PostgreSQL.
 //! - [`serve`]: `oms serve` (roles, graceful shutdown) and [`ops`], the routes every role serves.
-//! - [`tail`]: `oms events tail`; [`status`]: `oms projections status`.
+//! - [`tail`]: `oms events tail`; [`status`]: `oms projections status`;
+//!   [`rebuild`]: `oms projections rebuild`.
 //! - [`logging`]: tracing set-up.
 
 pub mod cli;
 pub mod database;
 pub mod logging;
 pub mod ops;
+pub mod rebuild;
 pub mod serve;
 pub mod status;
 pub mod tail;

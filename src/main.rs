@@ -38,6 +38,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .map(|()| tracing::info!("migrations applied"))
             .map_err(|e| anyhow::Error::new(e).context("applying migrations")),
+        Command::Projections(ProjectionsCommand::Rebuild { name, all: _ }) => {
+            oms::rebuild::rebuild(&log, name.as_deref()).await
+        }
         Command::Projections(ProjectionsCommand::Status { json }) => {
             oms::status::print(&log, json, &mut std::io::stdout()).await
         }

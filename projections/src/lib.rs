@@ -8,10 +8,12 @@
 //!   transaction, poison events, shutdown.
 //! - [`decode`]: stored events as domain types.
 //! - [`models`]: the read models.
+//! - [`rebuild`]: a new generation from position 0, swapped in atomically.
 //! - [`status`]: where each projection stands.
 
 pub mod decode;
 pub mod models;
+pub mod rebuild;
 pub mod runtime;
 pub mod status;
 

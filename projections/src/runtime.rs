@@ -31,6 +31,10 @@ pub trait Projection: Send + Sync + 'static {
     /// checkpoint still moves past them), so an event it does not read cannot fail it.
     fn aggregate_types(&self) -> &'static [&'static str];
 
+    /// The tables it owns, the one its batches touch first first (a rebuild locks them in
+    /// this order, the order a live batch takes them, so the two never deadlock).
+    fn tables(&self) -> &'static [&'static str];
+
     /// Applies a batch, in order, inside `tx`; the runtime advances the checkpoint in the
     /// same transaction. Must be deterministic in the events alone (replays give the same
     /// tables as the live run).
@@ -287,19 +291,7 @@ impl Runtime {
         to: LogPosition,
         events: &[event_store::RecordedEvent],
     ) -> anyhow::Result<bool> {
-        let wanted = projection.aggregate_types();
-        let envelopes = events
-            .iter()
-            .filter(|event| wanted.contains(&event.aggregate_type.as_str()))
-            .map(|event| {
-                decode(event, &self.upcasters).map_err(|e| {
-                    e.context(format!(
-                        "decoding event at position {} ({})",
-                        event.position, event.event_type
-                    ))
-                })
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let envelopes = decode_for(projection, events, &self.upcasters)?;
         let mut tx = self.log.pool().begin().await?;
         if !envelopes.is_empty() {
             projection.apply(&mut tx, &envelopes).await?;
@@ -323,6 +315,27 @@ impl Runtime {
         tx.commit().await?;
         Ok(true)
     }
+}
+
+/// The events of `events` that `projection` consumes, decoded.
+pub(crate) fn decode_for(
+    projection: &dyn Projection,
+    events: &[event_store::RecordedEvent],
+    upcasters: &[Box<dyn EventUpcaster>],
+) -> anyhow::Result<Vec<Envelope>> {
+    let wanted = projection.aggregate_types();
+    events
+        .iter()
+        .filter(|event| wanted.contains(&event.aggregate_type.as_str()))
+        .map(|event| {
+            decode(event, upcasters).map_err(|e| {
+                e.context(format!(
+                    "decoding event at position {} ({})",
+                    event.position, event.event_type
+                ))
+            })
+        })
+        .collect()
 }
 
 fn is_unreachable(error: &anyhow::Error) -> bool {

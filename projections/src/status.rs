@@ -24,7 +24,9 @@ pub async fn status(log: &EventLog, names: &[&str]) -> Result<Vec<ProjectionStat
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         let row: Option<(i64, i64, String, Option<String>)> = sqlx::query_as(
-            "SELECT transaction_id, position, state, last_error FROM projection_checkpoints WHERE name = $1",
+            "SELECT transaction_id, position,
+                    CASE WHEN rebuild_position IS NULL THEN state ELSE 'REBUILDING' END, last_error
+             FROM projection_checkpoints WHERE name = $1",
         )
         .bind(name)
         .fetch_optional(log.pool())

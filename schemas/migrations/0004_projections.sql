@@ -10,6 +10,8 @@ CREATE TABLE projection_checkpoints
     -- RUNNING, REBUILDING, STOPPED or FAILED.
     state          text        NOT NULL DEFAULT 'STOPPED',
     last_error     text,
+    -- While `oms projections rebuild` builds a new generation: how far it has come.
+    rebuild_position bigint,
     updated_at     timestamptz NOT NULL DEFAULT now()
 );
 

@@ -42,6 +42,10 @@ impl Projection for CustomersProjection {
         &[domain::events::CUSTOMER, domain::events::ORDER]
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        &["customers", "customer_addresses"]
+    }
+
     fn apply<'a>(
         &'a self,
         tx: &'a mut PgConnection,

@@ -171,6 +171,10 @@ impl Projection for OrdersProjection {
         ]
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        &["orders", "order_customers", "order_lines", "order_history"]
+    }
+
     fn apply<'a>(
         &'a self,
         tx: &'a mut PgConnection,

@@ -32,6 +32,10 @@ impl Projection for ProductsProjection {
         &[domain::events::PRODUCT]
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        &["products"]
+    }
+
     fn apply<'a>(
         &'a self,
         tx: &'a mut PgConnection,

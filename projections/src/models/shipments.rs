@@ -70,6 +70,10 @@ impl Projection for ShipmentsProjection {
         &[domain::events::SHIPMENT]
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        &["shipments"]
+    }
+
     fn apply<'a>(
         &'a self,
         tx: &'a mut PgConnection,
