@@ -50,6 +50,7 @@ pub async fn rebuild(
 
     let mut at = LogPosition::START;
     let mut events = 0_u64;
+    let mut batches = 0_u64;
     loop {
         let batch = log.read_after(at, BATCH, &LogFilter::default()).await?;
         if batch.events.is_empty() && !batch.held_back {
@@ -60,6 +61,16 @@ pub async fn rebuild(
             continue;
         }
         apply_in_shadow(&mut conn, projection, &schema, &batch.events, &upcasters).await?;
+        batches += 1;
+        if batches.is_power_of_two() {
+            // The shadow tables start empty and unanalysed: without statistics the planner
+            // reads `id = ANY($1)` with a thousand ids as most of the table and scans it,
+            // which makes the rebuild quadratic. Refresh them as the tables double.
+            for table in projection.tables() {
+                conn.execute(format!("ANALYZE {schema}.{table}").as_str())
+                    .await?;
+            }
+        }
         at = batch.next;
         events += batch.events.len() as u64;
         sqlx::query("UPDATE projection_checkpoints SET rebuild_position = $2 WHERE name = $1")

@@ -153,6 +153,7 @@ struct Batch {
     orders: HashMap<Uuid, Row>,
     shipment_orders: HashMap<Uuid, Uuid>,
     customers: HashMap<Uuid, CustomerRow>,
+    /// Customers registered or changed in this batch: the only ones written back.
     changed_customers: Vec<Uuid>,
     lines: Vec<LineRow>,
     history: Vec<HistoryRow>,
@@ -259,6 +260,7 @@ impl Batch {
                         email: email.to_string(),
                     },
                 );
+                self.changed_customers.push(id);
             }
             CustomerEvent::CustomerRenamed { name } => {
                 self.known_customer(id)?.name = name.to_string();
@@ -432,27 +434,30 @@ impl Batch {
     async fn write(mut self, tx: &mut PgConnection) -> anyhow::Result<()> {
         self.changed_customers.sort_unstable();
         self.changed_customers.dedup();
-        let customers: Vec<CustomerRow> = self.customers.into_values().collect();
-        CUSTOMERS.write(tx, &customers, OnConflict::Update).await?;
+        // Only customers this batch registered or changed: rewriting unchanged rows would
+        // leave a dead version per batch behind, which nothing vacuums during a rebuild.
+        let changed: Vec<CustomerRow> = self
+            .changed_customers
+            .iter()
+            .filter_map(|id| self.customers.remove(id))
+            .collect();
+        CUSTOMERS.write(tx, &changed, OnConflict::Update).await?;
         let orders: Vec<Row> = self.orders.into_values().collect();
         ORDERS.write(tx, &orders, OnConflict::Update).await?;
         LINES.write(tx, &self.lines, OnConflict::Ignore).await?;
         HISTORY.write(tx, &self.history, OnConflict::Ignore).await?;
-        if !self.changed_customers.is_empty() {
-            // Enrichment follows changes: every order of every renamed (or re-addressed)
-            // customer, whether or not this batch touched it, in one statement.
-            let (names, emails): (Vec<&str>, Vec<&str>) = self
-                .changed_customers
-                .iter()
-                .filter_map(|id| customers.iter().find(|c| c.id == *id))
-                .map(|c| (c.name.as_str(), c.email.as_str()))
-                .unzip();
+        if !changed.is_empty() {
+            // Enrichment follows changes: every order of every changed customer, whether
+            // or not this batch touched it, in one statement.
+            let ids: Vec<Uuid> = changed.iter().map(|c| c.id).collect();
+            let names: Vec<&str> = changed.iter().map(|c| c.name.as_str()).collect();
+            let emails: Vec<&str> = changed.iter().map(|c| c.email.as_str()).collect();
             sqlx::query(
                 "UPDATE orders o SET customer_name = c.name, customer_email = c.email
                  FROM UNNEST($1::uuid[], $2::text[], $3::text[]) AS c(id, name, email)
                  WHERE o.customer_id = c.id AND (o.customer_name, o.customer_email) IS DISTINCT FROM (c.name, c.email)",
             )
-            .bind(&self.changed_customers)
+            .bind(ids)
             .bind(names)
             .bind(emails)
             .execute(&mut *tx)
