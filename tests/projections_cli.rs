@@ -47,3 +47,39 @@ async fn status_lists_every_projection_as_json_and_as_a_table() {
     assert!(table.starts_with("NAME"), "{table}");
     assert_eq!(table.lines().count(), 1 + names.len());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rebuild_all_runs_and_an_unknown_name_is_refused() {
+    let db = TestDatabase::new().await;
+    let dir = data_dir();
+    let output = oms(dir.path())
+        .env("DATABASE_URL", &db.url)
+        .args(["projections", "rebuild", "--all"])
+        .output()
+        .expect("oms");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for name in projections::names() {
+        assert!(
+            stderr.contains(&format!("rebuild {name}: done")),
+            "{stderr}"
+        );
+    }
+    let output = oms(dir.path())
+        .env("DATABASE_URL", &db.url)
+        .args(["projections", "rebuild", "nope"])
+        .output()
+        .expect("oms");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no projection named \"nope\""));
+    let output = oms(dir.path())
+        .env("DATABASE_URL", &db.url)
+        .args(["projections", "rebuild"])
+        .output()
+        .expect("oms");
+    assert!(!output.status.success(), "a name or --all is required");
+}
