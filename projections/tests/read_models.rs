@@ -8,7 +8,7 @@ use domain::clock::SystemClock;
 use domain::values::*;
 use domain::{Customer, CustomerCommand, Product, ProductCommand};
 use event_store::testing::TestDatabase;
-use support::{caught_up, dump, generate, start, World, TABLES};
+use support::{caught_up, dump, generate, replay_from_scratch, start, World};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_live_run_equals_a_rebuild_from_the_log() {
@@ -56,21 +56,7 @@ async fn the_live_run_equals_a_rebuild_from_the_log() {
     assert_eq!(customers.len(), 20);
 
     // Rebuild from position 0 into empty tables: the same rows, table for table.
-    for table in TABLES {
-        sqlx::query(&format!("TRUNCATE {table}"))
-            .execute(&db.pool)
-            .await
-            .expect("truncate");
-    }
-    sqlx::query("UPDATE projection_checkpoints SET transaction_id = 0, position = 0")
-        .execute(&db.pool)
-        .await
-        .expect("reset");
-    let (stop, runtime) = start(&log);
-    caught_up(&log).await;
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
-    let rebuilt = dump(&db).await;
+    let rebuilt = replay_from_scratch(&db, &log).await;
     for ((table, live_rows), (_, rebuilt_rows)) in live.iter().zip(&rebuilt) {
         assert_eq!(
             live_rows, rebuilt_rows,

@@ -10,7 +10,7 @@ use domain::clock::SystemClock;
 use domain::values::{PersonName, Quantity};
 use domain::{Customer, CustomerCommand, Product, ProductCommand};
 use event_store::testing::TestDatabase;
-use support::{caught_up, dump, generate, start, World};
+use support::{caught_up, dump, generate, replay_from_scratch, start, World};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_rebuild_swaps_in_the_same_rows_while_readers_and_writers_go_on() {
@@ -96,21 +96,7 @@ async fn a_rebuild_swaps_in_the_same_rows_while_readers_and_writers_go_on() {
     // The rebuilt generation equals what a plain from-scratch replay gives.
     stop.send(true).expect("stop");
     runtime.await.expect("runtime");
-    for table in support::TABLES {
-        sqlx::query(&format!("TRUNCATE {table}"))
-            .execute(&db.pool)
-            .await
-            .expect("truncate");
-    }
-    sqlx::query("UPDATE projection_checkpoints SET transaction_id = 0, position = 0")
-        .execute(&db.pool)
-        .await
-        .expect("reset");
-    let (stop, runtime) = start(&log);
-    caught_up(&log).await;
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
-    assert_eq!(after_rebuild, dump(&db).await);
+    assert_eq!(after_rebuild, replay_from_scratch(&db, &log).await);
     let name: String =
         sqlx::query_scalar("SELECT DISTINCT customer_name FROM orders WHERE customer_id = $1")
             .bind(customers[0].as_uuid())

@@ -8,6 +8,7 @@ use futures_util::future::BoxFuture;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::write::rows_by_key;
 use crate::decode::{Envelope, Event};
 use crate::runtime::Projection;
 
@@ -52,7 +53,7 @@ impl Projection for CustomersProjection {
         events: &'a [Envelope],
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            let mut ids: Vec<Uuid> = events
+            let ids: Vec<Uuid> = events
                 .iter()
                 .filter_map(|e| match &e.event {
                     Event::Customer(_) => Uuid::parse_str(&e.aggregate_id).ok(),
@@ -62,20 +63,13 @@ impl Projection for CustomersProjection {
                     _ => None,
                 })
                 .collect();
-            if ids.is_empty() {
-                return Ok(());
-            }
-            ids.sort_unstable();
-            ids.dedup();
-            let mut rows: HashMap<Uuid, Row> = sqlx::query_as::<_, Row>(
+            let mut rows: HashMap<Uuid, Row> = rows_by_key(
+                tx,
                 "SELECT id, name, email, registered_at, order_count, version FROM customers WHERE id = ANY($1)",
+                ids,
+                |row: &Row| row.id,
             )
-            .bind(&ids)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|row| (row.id, row))
-            .collect();
+            .await?;
             let mut addresses = Vec::new();
             for envelope in events {
                 match &envelope.event {
@@ -145,6 +139,9 @@ fn fold(
 }
 
 async fn upsert(tx: &mut PgConnection, rows: Vec<Row>) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let (mut ids, mut names, mut emails, mut registered, mut counts, mut versions) = (
         Vec::new(),
         Vec::new(),

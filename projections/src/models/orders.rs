@@ -16,7 +16,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::write::{OnConflict, Table};
+use super::write::{rows_by_key, OnConflict, Table};
 use crate::decode::{Envelope, Event};
 use crate::runtime::Projection;
 
@@ -230,15 +230,13 @@ async fn load(tx: &mut PgConnection, events: &[Envelope]) -> anyhow::Result<Batc
         .values()
         .filter_map(|o| Some((o.shipment_id?, o.id)))
         .collect();
-    let customers = sqlx::query_as::<_, CustomerRow>(
+    let customers = rows_by_key(
+        tx,
         "SELECT id, name, email FROM order_customers WHERE id = ANY($1)",
+        customer_ids,
+        |row: &CustomerRow| row.id,
     )
-    .bind(&customer_ids)
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .map(|row| (row.id, row))
-    .collect();
+    .await?;
     Ok(Batch {
         orders,
         shipment_orders,

@@ -6,6 +6,7 @@ use domain::ProductEvent;
 use futures_util::future::BoxFuture;
 use sqlx::PgConnection;
 
+use super::write::rows_by_key;
 use crate::decode::{Envelope, Event};
 use crate::runtime::Projection;
 
@@ -42,25 +43,18 @@ impl Projection for ProductsProjection {
         events: &'a [Envelope],
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            let mut skus: Vec<String> = events
+            let skus: Vec<String> = events
                 .iter()
                 .filter(|e| matches!(e.event, Event::Product(_)))
                 .map(|e| e.aggregate_id.clone())
                 .collect();
-            if skus.is_empty() {
-                return Ok(());
-            }
-            skus.sort_unstable();
-            skus.dedup();
-            let mut rows: HashMap<String, Row> = sqlx::query_as::<_, Row>(
+            let mut rows: HashMap<String, Row> = rows_by_key(
+                tx,
                 "SELECT sku, name, price_minor, currency, on_hand, reserved, version FROM products WHERE sku = ANY($1)",
+                skus,
+                |row: &Row| row.sku.clone(),
             )
-            .bind(&skus)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|row| (row.sku.clone(), row))
-            .collect();
+            .await?;
             for envelope in events {
                 let Event::Product(event) = &envelope.event else {
                     continue;
@@ -123,6 +117,9 @@ fn fold(
 }
 
 async fn upsert(tx: &mut PgConnection, rows: Vec<Row>) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let n = rows.len();
     let (mut skus, mut names, mut prices, mut currencies) = (
         Vec::with_capacity(n),

@@ -9,7 +9,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::write::{OnConflict, Table};
+use super::write::{rows_by_key, OnConflict, Table};
 use crate::decode::{Envelope, Event};
 use crate::runtime::Projection;
 
@@ -80,23 +80,16 @@ impl Projection for ShipmentsProjection {
         events: &'a [Envelope],
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            let mut ids: Vec<Uuid> = events
+            let ids: Vec<Uuid> = events
                 .iter()
                 .filter_map(|e| Uuid::parse_str(&e.aggregate_id).ok())
                 .collect();
-            ids.sort_unstable();
-            ids.dedup();
             let sql = format!(
                 "SELECT {} FROM shipments WHERE id = ANY($1)",
                 SHIPMENTS.select_list()
             );
-            let mut rows: HashMap<Uuid, Row> = sqlx::query_as::<_, Row>(&sql)
-                .bind(&ids)
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .map(|row| (row.id, row))
-                .collect();
+            let mut rows: HashMap<Uuid, Row> =
+                rows_by_key(tx, &sql, ids, |row: &Row| row.id).await?;
             for envelope in events {
                 let Event::Shipment(event) = &envelope.event else {
                     continue;

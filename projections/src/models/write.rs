@@ -72,3 +72,32 @@ impl Table {
         Ok(())
     }
 }
+
+/// The rows `sql` selects for `keys` (bound as `$1`, an array), indexed by `key_of`:
+/// a batch's one read per table.
+pub(crate) async fn rows_by_key<R, K>(
+    tx: &mut PgConnection,
+    sql: &str,
+    mut keys: Vec<K>,
+    key_of: impl Fn(&R) -> K,
+) -> anyhow::Result<std::collections::HashMap<K, R>>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    K: Ord
+        + std::hash::Hash
+        + Send
+        + sqlx::postgres::PgHasArrayType
+        + for<'q> sqlx::Encode<'q, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>,
+{
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let rows = sqlx::query_as::<_, R>(sql)
+        .bind(keys)
+        .fetch_all(&mut *tx)
+        .await?;
+    Ok(rows.into_iter().map(|row| (key_of(&row), row)).collect())
+}

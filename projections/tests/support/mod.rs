@@ -309,3 +309,23 @@ pub async fn generate(world: &World, orders: usize) -> (Vec<CustomerId>, Vec<Ord
     }
     (customers, placed)
 }
+
+/// Empties every read model and replays the whole log into it: what a from-scratch
+/// rebuild gives, to compare a live run with.
+pub async fn replay_from_scratch(db: &TestDatabase, log: &EventLog) -> Vec<(String, Value)> {
+    for table in TABLES {
+        sqlx::query(&format!("TRUNCATE {table}"))
+            .execute(&db.pool)
+            .await
+            .expect("truncate");
+    }
+    sqlx::query("UPDATE projection_checkpoints SET transaction_id = 0, position = 0")
+        .execute(&db.pool)
+        .await
+        .expect("reset");
+    let (stop, runtime) = start(log);
+    caught_up(log).await;
+    stop.send(true).expect("stop");
+    runtime.await.expect("runtime");
+    dump(db).await
+}
