@@ -53,11 +53,10 @@ pub async fn serve(log: EventLog, args: &ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, role = %args.role, "listening");
     let (stop, stopped) = watch::channel(false);
     let projectors = matches!(args.role, Role::All | Role::Projector).then(|| {
-        let runtime = Runtime::new(
-            log.clone(),
-            projections::read_models(),
-            RuntimeOptions::default(),
-        );
+        // Read models and the order-fulfillment process manager.
+        let clock: SharedClock = Arc::new(SystemClock);
+        let all = projections::all(log.clone(), clock);
+        let runtime = Runtime::new(log.clone(), all, RuntimeOptions::default());
         tokio::spawn(runtime.run(stopped))
     });
     let shutdown = async move {

@@ -276,6 +276,7 @@ pub struct Order {
 struct Placed {
     order_id: OrderId,
     customer_id: CustomerId,
+    shipping_address_id: AddressId,
     shipping_address: Address,
     lines: Vec<OrderLine>,
     total: Money,
@@ -300,6 +301,11 @@ impl Order {
 
     pub fn shipping_address(&self) -> Option<&Address> {
         self.placed.as_ref().map(|o| &o.shipping_address)
+    }
+
+    /// The customer's address the order ships to.
+    pub fn shipping_address_id(&self) -> Option<AddressId> {
+        self.placed.as_ref().map(|o| o.shipping_address_id)
     }
 
     pub fn customer_id(&self) -> Option<CustomerId> {
@@ -496,16 +502,17 @@ impl Aggregate for Order {
         if let OrderEvent::OrderPlaced {
             order_id,
             customer_id,
+            shipping_address_id,
             shipping_address,
             lines,
             total,
             placed_at,
-            ..
         } = event
         {
             self.placed = Some(Placed {
                 order_id,
                 customer_id,
+                shipping_address_id,
                 shipping_address,
                 lines,
                 total,

@@ -23,6 +23,8 @@ pub struct Envelope {
     pub aggregate_id: String,
     pub sequence: i64,
     pub recorded_at: DateTime<Utc>,
+    /// The request this event's chain started from (its metadata's `correlation_id`).
+    pub correlation_id: Option<String>,
     pub event: Event,
 }
 
@@ -46,11 +48,16 @@ pub fn decode(
     } else {
         typed(&recorded.aggregate_type, recorded.payload.get())?
     };
+    let metadata: serde_json::Value = recorded.decode_metadata().unwrap_or_default();
     Ok(Envelope {
         position: recorded.position,
         aggregate_id: recorded.aggregate_id.clone(),
         sequence: recorded.sequence,
         recorded_at: recorded.recorded_at,
+        correlation_id: metadata
+            .get("correlation_id")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned),
         event,
     })
 }

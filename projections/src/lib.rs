@@ -12,6 +12,7 @@
 //! - [`status`]: where each projection stands.
 
 pub mod decode;
+pub mod fulfillment;
 pub mod models;
 pub mod rebuild;
 pub mod runtime;
@@ -31,7 +32,19 @@ pub fn read_models() -> Vec<Arc<dyn Projection>> {
     ]
 }
 
-/// The names of [`read_models`], for status listings.
+/// Every read model and process manager, as `oms serve` runs them.
+pub fn all(
+    log: event_store::EventLog,
+    clock: domain::clock::SharedClock,
+) -> Vec<Arc<dyn Projection>> {
+    let mut all = read_models();
+    all.push(fulfillment::order_fulfillment(log, clock));
+    all
+}
+
+/// The names of [`all`], for status listings.
 pub fn names() -> Vec<&'static str> {
-    read_models().iter().map(|p| p.name()).collect()
+    let mut names: Vec<_> = read_models().iter().map(|p| p.name()).collect();
+    names.push(fulfillment::NAME);
+    names
 }

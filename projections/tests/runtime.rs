@@ -220,7 +220,7 @@ async fn two_runtimes_run_each_projection_once_and_fail_over() {
     .expect("locks");
     assert_eq!(
         locks,
-        projections::names().len() as i64,
+        projections::read_models().len() as i64,
         "one owner per projection"
     );
 

@@ -81,7 +81,12 @@ pub fn start(log: &EventLog) -> (watch::Sender<bool>, tokio::task::JoinHandle<()
 pub async fn caught_up(log: &EventLog) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let all = projections::status::status(log, &projections::names())
+        // The read models these tests run (not the process manager).
+        let names: Vec<&str> = projections::read_models()
+            .iter()
+            .map(|p| p.name())
+            .collect();
+        let all = projections::status::status(log, &names)
             .await
             .expect("status");
         if all.iter().all(|s| s.lag == 0 && s.state == "RUNNING") {
