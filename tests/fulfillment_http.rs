@@ -10,7 +10,7 @@ use event_store::testing::TestDatabase;
 use serde_json::{json, Value};
 use support::{data_dir, oms, Server};
 
-fn post(server: &Server, path: &str, body: Value) -> (u16, Value) {
+fn post(server: &Server, path: &str, body: &Value) -> (u16, Value) {
     use std::io::{Read, Write};
     let body = body.to_string();
     let mut stream = std::net::TcpStream::connect(server.addr).expect("connect");
@@ -65,33 +65,33 @@ async fn an_order_goes_from_placed_to_delivered_through_http() {
     let (status, customer) = post(
         &server,
         "/customers",
-        json!({"name": "Ada", "email": "ada@example.com"}),
+        &json!({"name": "Ada", "email": "ada@example.com"}),
     );
     assert_eq!(status, 201);
     let customer = customer["id"].as_str().expect("id").to_owned();
     let (_, address) = post(
         &server,
         &format!("/customers/{customer}/addresses"),
-        json!({"line1": "Hauptstraße 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}),
+        &json!({"line1": "Hauptstraße 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}),
     );
     let address = address["address_id"].as_str().expect("address").to_owned();
     let (status, _) = post(
         &server,
         "/products",
-        json!({"sku": "A", "name": "A", "price": {"amount": "12.50", "currency": "EUR"}, "stock": 5}),
+        &json!({"sku": "A", "name": "A", "price": {"amount": "12.50", "currency": "EUR"}, "stock": 5}),
     );
     assert_eq!(status, 201);
     let (status, order) = post(
         &server,
         "/orders",
-        json!({"customer_id": customer, "shipping_address_id": address, "lines": [{"sku": "A", "quantity": 2}]}),
+        &json!({"customer_id": customer, "shipping_address_id": address, "lines": [{"sku": "A", "quantity": 2}]}),
     );
     assert_eq!(status, 201, "{order}");
     let order = order["id"].as_str().expect("order").to_owned();
 
     until(&db, &order, "CONFIRMED").await;
     let pay = json!({"amount": {"amount": "25.00", "currency": "EUR"}, "method": "card", "reference": "psp-1"});
-    assert_eq!(post(&server, &format!("/orders/{order}/pay"), pay).0, 200);
+    assert_eq!(post(&server, &format!("/orders/{order}/pay"), &pay).0, 200);
     until(&db, &order, "PAID").await;
     let shipment = ShipmentId::for_order(order.parse::<OrderId>().expect("uuid")).to_string();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -99,7 +99,7 @@ async fn an_order_goes_from_placed_to_delivered_through_http() {
         let (status, body) = post(
             &server,
             &format!("/shipments/{shipment}/dispatch"),
-            json!({"carrier": "DHL", "tracking_number": "JJD1"}),
+            &json!({"carrier": "DHL", "tracking_number": "JJD1"}),
         );
         if status == 200 {
             break;
@@ -115,7 +115,7 @@ async fn an_order_goes_from_placed_to_delivered_through_http() {
         post(
             &server,
             &format!("/shipments/{shipment}/deliver"),
-            json!({})
+            &json!({})
         )
         .0,
         200
