@@ -1,7 +1,7 @@
 //! `oms events tail`: the log as JSON lines, in log order.
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use event_store::{EventLog, LogFilter};
@@ -42,12 +42,19 @@ pub async fn tail(
         false => None,
     };
     tokio::pin!(stop);
-    let mut held_since: Option<Instant> = None;
+    // Without --follow, print everything committed before we started: an open transaction
+    // (anywhere in the cluster) may hold later events back for a moment; wait, within reason.
+    let patience = if watcher.is_some() {
+        Duration::ZERO
+    } else {
+        HELD_BACK_LIMIT
+    };
     loop {
-        let batch = log
-            .read_after(after, BATCH, &filter)
-            .await
-            .context("reading the event log")?;
+        let read = log.read_committed_after(after, BATCH, &filter, patience);
+        let batch = tokio::select! {
+            batch = read => batch.context("reading the event log")?,
+            () = &mut stop => return Ok(()),
+        };
         after = batch.next;
         for event in &batch.events {
             let line = serde_json::to_string(event)?;
@@ -58,35 +65,24 @@ pub async fn tail(
         if let Err(error) = out.flush() {
             return quiet_on_broken_pipe(error);
         }
-        if !batch.events.is_empty() {
-            held_since = None;
+        if batch.events.len() == BATCH as usize {
+            continue;
         }
-        if batch.events.len() < BATCH as usize {
-            if let Some(watcher) = watcher.as_mut() {
-                tokio::select! {
-                    () = watcher.wait(batch.held_back) => {}
-                    () = &mut stop => return Ok(()),
-                }
-                continue;
-            }
-            // Without --follow: print everything committed before we started. An open
-            // transaction (anywhere in the cluster) may hold later events back for a
-            // moment; wait for it, within reason.
-            if !batch.held_back {
-                return Ok(());
-            }
-            let since = *held_since.get_or_insert_with(Instant::now);
-            if since.elapsed() > HELD_BACK_LIMIT {
-                tracing::warn!(
-                    position = after.position,
-                    "stopping: an open transaction holds back later events"
-                );
-                return Ok(());
-            }
-            tokio::select! {
-                () = tokio::time::sleep(event_store::HELD_BACK_POLL) => {}
+        match watcher.as_mut() {
+            Some(watcher) => tokio::select! {
+                () = watcher.wait(batch.held_back) => {}
                 () = &mut stop => return Ok(()),
+            },
+            None if batch.events.is_empty() => {
+                if batch.held_back {
+                    tracing::warn!(
+                        position = after.position,
+                        "stopping: an open transaction holds back later events"
+                    );
+                }
+                return Ok(());
             }
+            None => {}
         }
     }
 }

@@ -94,6 +94,27 @@ impl EventLog {
         })
     }
 
+    /// Like [`EventLog::read_after`], but an empty read that open transactions hold back
+    /// is repeated (every [`crate::HELD_BACK_POLL`]) until they end or `patience` runs
+    /// out. An empty batch that is not `held_back` means: caught up with everything
+    /// committed. Transaction ids are cluster-wide, so the transaction may be anyone's.
+    pub async fn read_committed_after(
+        &self,
+        after: LogPosition,
+        limit: u32,
+        filter: &LogFilter,
+        patience: std::time::Duration,
+    ) -> Result<LogBatch, sqlx::Error> {
+        let started = std::time::Instant::now();
+        loop {
+            let batch = self.read_after(after, limit, filter).await?;
+            if !batch.events.is_empty() || !batch.held_back || started.elapsed() >= patience {
+                return Ok(batch);
+            }
+            tokio::time::sleep(crate::HELD_BACK_POLL).await;
+        }
+    }
+
     /// Where the reader stands after the event at `position`, for readers that start from
     /// a position a user gave. `None` when no event has that position.
     pub async fn position_of(&self, position: i64) -> Result<Option<LogPosition>, sqlx::Error> {

@@ -9,6 +9,8 @@
 use cqrs_es::persist::{
     PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
 };
+use std::time::Duration;
+
 use cqrs_es::Aggregate;
 use serde_json::Value;
 use sqlx::Row;
@@ -190,7 +192,9 @@ impl PersistedEventRepository for PgEventRepository {
         tokio::spawn(async move {
             let mut after = LogPosition::START;
             loop {
-                let batch = match log.read_after(after, REPLAY_BATCH, &filter).await {
+                // Committed events waiting behind an open transaction belong to the replay.
+                let read = log.read_committed_after(after, REPLAY_BATCH, &filter, Duration::MAX);
+                let batch = match read.await {
                     Ok(batch) => batch,
                     Err(error) => {
                         let _ = feed.push(Err(database_error(error))).await;
@@ -198,11 +202,6 @@ impl PersistedEventRepository for PgEventRepository {
                     }
                 };
                 if batch.events.is_empty() {
-                    if batch.held_back {
-                        // Committed events wait behind an open transaction: take them too.
-                        tokio::time::sleep(crate::HELD_BACK_POLL).await;
-                        continue;
-                    }
                     return;
                 }
                 after = batch.next;

@@ -180,17 +180,22 @@ pub async fn read_all(log: &EventLog) -> Vec<crate::RecordedEvent> {
     let mut after = crate::LogPosition::START;
     loop {
         let batch = log
-            .read_after(after, 1_000, &crate::LogFilter::default())
+            .read_committed_after(
+                after,
+                1_000,
+                &crate::LogFilter::default(),
+                Duration::from_secs(60),
+            )
             .await
             .expect("reading the log");
-        after = batch.next;
-        let empty = batch.events.is_empty();
-        events.extend(batch.events);
-        if empty && !batch.held_back {
+        assert!(
+            !batch.held_back || !batch.events.is_empty(),
+            "held back for a minute by an open transaction"
+        );
+        if batch.events.is_empty() {
             return events;
         }
-        if empty {
-            tokio::time::sleep(crate::HELD_BACK_POLL).await;
-        }
+        after = batch.next;
+        events.extend(batch.events);
     }
 }

@@ -52,13 +52,11 @@ pub async fn rebuild(
     let mut events = 0_u64;
     let mut batches = 0_u64;
     loop {
-        let batch = log.read_after(at, BATCH, &LogFilter::default()).await?;
-        if batch.events.is_empty() && !batch.held_back {
-            break;
-        }
+        let batch = log
+            .read_committed_after(at, BATCH, &LogFilter::default(), Duration::MAX)
+            .await?;
         if batch.events.is_empty() {
-            tokio::time::sleep(event_store::HELD_BACK_POLL).await;
-            continue;
+            break;
         }
         apply_in_shadow(&mut conn, projection, &schema, &batch.events, &upcasters).await?;
         batches += 1;
