@@ -5,17 +5,47 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use domain::{CustomerEvent, OrderEvent};
 use futures_util::future::BoxFuture;
+use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::write::rows_by_key;
+use super::write::{rows_by_key, OnConflict, Table};
 use crate::decode::{Envelope, Event};
 use crate::runtime::Projection;
 
 #[derive(Debug, Clone, Default)]
 pub struct CustomersProjection;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+const CUSTOMERS: Table = Table {
+    name: "customers",
+    key: &["id"],
+    columns: &[
+        ("id", "uuid"),
+        ("name", "text"),
+        ("email", "text"),
+        ("registered_at", "timestamptz"),
+        ("order_count", "integer"),
+        ("version", "bigint"),
+    ],
+};
+
+const ADDRESSES: Table = Table {
+    name: "customer_addresses",
+    key: &["customer_id", "address_id"],
+    columns: &[
+        ("customer_id", "uuid"),
+        ("address_id", "uuid"),
+        ("ordinal", "integer"),
+        ("label", "text"),
+        ("line1", "text"),
+        ("line2", "text"),
+        ("city", "text"),
+        ("postal_code", "text"),
+        ("country", "text"),
+    ],
+};
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 struct Row {
     id: Uuid,
     name: String,
@@ -26,12 +56,17 @@ struct Row {
 }
 
 /// A new `customer_addresses` row.
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
 struct AddressRow {
     customer_id: Uuid,
     address_id: Uuid,
     ordinal: i32,
-    address: domain::values::Address,
+    label: Option<String>,
+    line1: String,
+    line2: Option<String>,
+    city: String,
+    postal_code: String,
+    country: String,
 }
 
 impl Projection for CustomersProjection {
@@ -63,13 +98,12 @@ impl Projection for CustomersProjection {
                     _ => None,
                 })
                 .collect();
-            let mut rows: HashMap<Uuid, Row> = rows_by_key(
-                tx,
-                "SELECT id, name, email, registered_at, order_count, version FROM customers WHERE id = ANY($1)",
-                ids,
-                |row: &Row| row.id,
-            )
-            .await?;
+            let sql = format!(
+                "SELECT {} FROM customers WHERE id = ANY($1)",
+                CUSTOMERS.select_list()
+            );
+            let mut rows: HashMap<Uuid, Row> =
+                rows_by_key(tx, &sql, ids, |row: &Row| row.id).await?;
             let mut addresses = Vec::new();
             for envelope in events {
                 match &envelope.event {
@@ -82,8 +116,9 @@ impl Projection for CustomersProjection {
                     _ => {}
                 }
             }
-            upsert(tx, rows.into_values().collect()).await?;
-            insert_addresses(tx, addresses).await
+            let rows: Vec<Row> = rows.into_values().collect();
+            CUSTOMERS.write(tx, &rows, OnConflict::Update).await?;
+            ADDRESSES.write(tx, &addresses, OnConflict::Ignore).await
         })
     }
 }
@@ -131,87 +166,14 @@ fn fold(
             address_id: address_id.as_uuid(),
             // The event's sequence keeps addresses in the order they were added.
             ordinal: i32::try_from(envelope.sequence)?,
-            address: address.clone(),
+            label: address.label.clone().map(String::from),
+            line1: address.line1.to_string(),
+            line2: address.line2.clone().map(String::from),
+            city: address.city.to_string(),
+            postal_code: address.postal_code.to_string(),
+            country: address.country.to_string(),
         }),
     }
     row.version = envelope.sequence;
-    Ok(())
-}
-
-async fn upsert(tx: &mut PgConnection, rows: Vec<Row>) -> anyhow::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let (mut ids, mut names, mut emails, mut registered, mut counts, mut versions) = (
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-    );
-    for row in rows {
-        ids.push(row.id);
-        names.push(row.name);
-        emails.push(row.email);
-        registered.push(row.registered_at);
-        counts.push(row.order_count);
-        versions.push(row.version);
-    }
-    sqlx::query(
-        "INSERT INTO customers (id, name, email, registered_at, order_count, version)
-         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::int[], $6::bigint[])
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email,
-             registered_at = excluded.registered_at, order_count = excluded.order_count,
-             version = excluded.version",
-    )
-    .bind(ids)
-    .bind(names)
-    .bind(emails)
-    .bind(registered)
-    .bind(counts)
-    .bind(versions)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
-async fn insert_addresses(tx: &mut PgConnection, rows: Vec<AddressRow>) -> anyhow::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let (mut customers, mut ids, mut ordinals, mut labels) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut line1s, mut line2s, mut cities, mut postal_codes, mut countries) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for row in rows {
-        let a = row.address;
-        customers.push(row.customer_id);
-        ids.push(row.address_id);
-        ordinals.push(row.ordinal);
-        labels.push(a.label.map(String::from));
-        line1s.push(String::from(a.line1));
-        line2s.push(a.line2.map(String::from));
-        cities.push(String::from(a.city));
-        postal_codes.push(String::from(a.postal_code));
-        countries.push(a.country.to_string());
-    }
-    sqlx::query(
-        "INSERT INTO customer_addresses (customer_id, address_id, ordinal, label, line1, line2, city, postal_code, country)
-         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
-                              $8::text[], $9::text[])
-         ON CONFLICT (customer_id, address_id) DO NOTHING",
-    )
-    .bind(customers)
-    .bind(ids)
-    .bind(ordinals)
-    .bind(labels)
-    .bind(line1s)
-    .bind(line2s)
-    .bind(cities)
-    .bind(postal_codes)
-    .bind(countries)
-    .execute(&mut *tx)
-    .await?;
     Ok(())
 }

@@ -4,16 +4,31 @@ use std::collections::HashMap;
 
 use domain::ProductEvent;
 use futures_util::future::BoxFuture;
+use serde::Serialize;
 use sqlx::PgConnection;
 
-use super::write::rows_by_key;
+use super::write::{rows_by_key, OnConflict, Table};
 use crate::decode::{Envelope, Event};
 use crate::runtime::Projection;
 
 #[derive(Debug, Clone, Default)]
 pub struct ProductsProjection;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+const PRODUCTS: Table = Table {
+    name: "products",
+    key: &["sku"],
+    columns: &[
+        ("sku", "text"),
+        ("name", "text"),
+        ("price_minor", "bigint"),
+        ("currency", "text"),
+        ("on_hand", "bigint"),
+        ("reserved", "bigint"),
+        ("version", "bigint"),
+    ],
+};
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 struct Row {
     sku: String,
     name: String,
@@ -48,20 +63,20 @@ impl Projection for ProductsProjection {
                 .filter(|e| matches!(e.event, Event::Product(_)))
                 .map(|e| e.aggregate_id.clone())
                 .collect();
-            let mut rows: HashMap<String, Row> = rows_by_key(
-                tx,
-                "SELECT sku, name, price_minor, currency, on_hand, reserved, version FROM products WHERE sku = ANY($1)",
-                skus,
-                |row: &Row| row.sku.clone(),
-            )
-            .await?;
+            let sql = format!(
+                "SELECT {} FROM products WHERE sku = ANY($1)",
+                PRODUCTS.select_list()
+            );
+            let mut rows: HashMap<String, Row> =
+                rows_by_key(tx, &sql, skus, |row: &Row| row.sku.clone()).await?;
             for envelope in events {
                 let Event::Product(event) = &envelope.event else {
                     continue;
                 };
                 fold(&mut rows, envelope, event)?;
             }
-            upsert(tx, rows.into_values().collect()).await
+            let rows: Vec<Row> = rows.into_values().collect();
+            PRODUCTS.write(tx, &rows, OnConflict::Update).await
         })
     }
 }
@@ -113,49 +128,5 @@ fn fold(
         }
     }
     row.version = envelope.sequence;
-    Ok(())
-}
-
-async fn upsert(tx: &mut PgConnection, rows: Vec<Row>) -> anyhow::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let n = rows.len();
-    let (mut skus, mut names, mut prices, mut currencies) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut on_hand, mut reserved, mut versions) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for row in rows {
-        skus.push(row.sku);
-        names.push(row.name);
-        prices.push(row.price_minor);
-        currencies.push(row.currency);
-        on_hand.push(row.on_hand);
-        reserved.push(row.reserved);
-        versions.push(row.version);
-    }
-    sqlx::query(
-        "INSERT INTO products (sku, name, price_minor, currency, on_hand, reserved, version)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[])
-         ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_minor = excluded.price_minor,
-             currency = excluded.currency, on_hand = excluded.on_hand, reserved = excluded.reserved,
-             version = excluded.version",
-    )
-    .bind(skus)
-    .bind(names)
-    .bind(prices)
-    .bind(currencies)
-    .bind(on_hand)
-    .bind(reserved)
-    .bind(versions)
-    .execute(&mut *tx)
-    .await?;
     Ok(())
 }
