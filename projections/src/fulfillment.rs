@@ -43,6 +43,10 @@ pub const NAME: &str = "order-fulfillment";
 /// How often a command that lost an optimistic-lock race is decided again.
 const MAX_ATTEMPTS: u32 = 20;
 
+/// The most log events one batch spans: each reaction costs a few commands, and after a
+/// crash the batch since the last checkpoint is reacted to again.
+const BATCH_LIMIT: u32 = 20;
+
 #[derive(Clone)]
 pub struct OrderFulfillment {
     log: EventLog,
@@ -66,6 +70,10 @@ impl Projection for OrderFulfillment {
 
     fn tables(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    fn batch_limit(&self) -> Option<u32> {
+        Some(BATCH_LIMIT)
     }
 
     fn apply<'a>(

@@ -35,6 +35,14 @@ pub trait Projection: Send + Sync + 'static {
     /// this order, the order a live batch takes them, so the two never deadlock).
     fn tables(&self) -> &'static [&'static str];
 
+    /// The most log events one of its batches may span, when that must be fewer than the
+    /// runtime's `batch_size`: a process manager, whose every event costs commands outside
+    /// the batch's transaction, keeps batches short so that a crash or a failed attempt
+    /// redoes little and its checkpoint moves steadily.
+    fn batch_limit(&self) -> Option<u32> {
+        None
+    }
+
     /// Applies a batch, in order, inside `tx`; the runtime advances the checkpoint in the
     /// same transaction. Must be deterministic in the events alone (replays give the same
     /// tables as the live run).
@@ -220,6 +228,11 @@ impl Runtime {
                 return Ended::Failed(anyhow::Error::new(error).context("listening for new events"))
             }
         };
+        let batch_size = projection
+            .batch_limit()
+            .map_or(self.options.batch_size, |limit| {
+                limit.clamp(1, self.options.batch_size)
+            });
         let mut failures = 0;
         loop {
             if *shutdown.borrow() {
@@ -227,7 +240,7 @@ impl Runtime {
             }
             let batch = match self
                 .log
-                .read_after(checkpoint, self.options.batch_size, &LogFilter::default())
+                .read_after(checkpoint, batch_size, &LogFilter::default())
                 .await
             {
                 Ok(batch) => batch,
