@@ -16,20 +16,23 @@ use crate::cli::{Role, ServeArgs};
 use crate::ops::{self, OpsState};
 
 /// The HTTP application of a role. Every role serves the operational routes; `all` and
-/// `command-api` serve the command routes; GraphQL and the projectors join as their issues
-/// land. Unknown routes are a problem+json 404.
+/// `command-api` serve the command routes; `all` and `query-graphql` serve GraphQL at
+/// `/graphql` and `/graphql/ws`. Unknown routes are a problem+json 404.
 pub fn app(role: Role, log: EventLog) -> Router {
-    let ops = ops::router(OpsState {
+    let mut app = ops::router(OpsState {
         log: log.clone(),
         started: Instant::now(),
     });
-    let app = match role {
-        Role::All | Role::CommandApi => {
-            let clock: SharedClock = Arc::new(SystemClock);
-            ops.merge(command_api::router(command_api::AppState::new(log, clock)))
-        }
-        Role::QueryGraphql | Role::Projector => ops,
-    };
+    if matches!(role, Role::All | Role::CommandApi) {
+        let clock: SharedClock = Arc::new(SystemClock);
+        app = app.merge(command_api::router(command_api::AppState::new(
+            log.clone(),
+            clock,
+        )));
+    }
+    if matches!(role, Role::All | Role::QueryGraphql) {
+        app = app.merge(query_graphql::router(log));
+    }
     app.fallback(command_api::not_found)
 }
 

@@ -35,7 +35,7 @@ use futures_util::future::BoxFuture;
 use sqlx::PgConnection;
 
 use crate::decode::{Envelope, Event};
-use crate::runtime::Projection;
+use crate::runtime::{Changed, Projection};
 
 /// Its name in status listings.
 pub const NAME: &str = "order-fulfillment";
@@ -80,12 +80,12 @@ impl Projection for OrderFulfillment {
         &'a self,
         _tx: &'a mut PgConnection,
         events: &'a [Envelope],
-    ) -> BoxFuture<'a, anyhow::Result<()>> {
+    ) -> BoxFuture<'a, anyhow::Result<Changed>> {
         Box::pin(async move {
             for envelope in events {
                 self.react(envelope).await?;
             }
-            Ok(())
+            Ok(Changed::new())
         })
     }
 }

@@ -8,12 +8,14 @@
 //!   transaction, poison events, shutdown.
 //! - [`decode`]: stored events as domain types.
 //! - [`models`]: the read models.
+//! - [`notify`]: commits announced to live readers (read-your-writes, subscriptions).
 //! - [`rebuild`]: a new generation from position 0, swapped in atomically.
 //! - [`status`]: where each projection stands.
 
 pub mod decode;
 pub mod fulfillment;
 pub mod models;
+pub mod notify;
 pub mod rebuild;
 pub mod runtime;
 pub mod status;

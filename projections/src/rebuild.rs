@@ -223,6 +223,7 @@ async fn swap(
     }
     tx.execute(format!("DROP SCHEMA {retired} CASCADE; DROP SCHEMA {schema}").as_str())
         .await?;
+    crate::notify::within(&mut tx, name, at, &[]).await?;
     tx.commit().await?;
     Ok(applied)
 }

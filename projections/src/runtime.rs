@@ -19,6 +19,7 @@ use event_store::{EventLog, LogFilter, LogPosition};
 use futures_util::future::BoxFuture;
 use sqlx::{Connection, PgConnection};
 use tokio::sync::watch;
+use uuid::Uuid;
 
 use crate::decode::{decode, Envelope};
 
@@ -45,13 +46,17 @@ pub trait Projection: Send + Sync + 'static {
 
     /// Applies a batch, in order, inside `tx`; the runtime advances the checkpoint in the
     /// same transaction. Must be deterministic in the events alone (replays give the same
-    /// tables as the live run).
+    /// tables as the live run). Returns the keys of the view rows live readers follow that
+    /// the batch changed (orders: order ids), announced with the commit; most return none.
     fn apply<'a>(
         &'a self,
         tx: &'a mut PgConnection,
         events: &'a [Envelope],
-    ) -> BoxFuture<'a, anyhow::Result<()>>;
+    ) -> BoxFuture<'a, anyhow::Result<Changed>>;
 }
+
+/// Keys of view rows a batch changed (see [`Projection::apply`]).
+pub type Changed = Vec<Uuid>;
 
 /// Tuning of the runtime.
 #[derive(Debug, Clone)]
@@ -306,9 +311,11 @@ impl Runtime {
     ) -> anyhow::Result<bool> {
         let envelopes = decode_for(projection, events, &self.upcasters)?;
         let mut tx = self.log.pool().begin().await?;
-        if !envelopes.is_empty() {
-            projection.apply(&mut tx, &envelopes).await?;
-        }
+        let changed = if envelopes.is_empty() {
+            Changed::new()
+        } else {
+            projection.apply(&mut tx, &envelopes).await?
+        };
         let advanced = sqlx::query(
             "UPDATE projection_checkpoints
              SET transaction_id = $4, position = $5, state = 'RUNNING', last_error = NULL, updated_at = now()
@@ -325,6 +332,7 @@ impl Runtime {
             tx.rollback().await?;
             return Ok(false);
         }
+        crate::notify::within(&mut tx, projection.name(), to, &changed).await?;
         tx.commit().await?;
         Ok(true)
     }

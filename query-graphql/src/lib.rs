@@ -1,2 +1,39 @@
-//! The OMS GraphQL query service (async-graphql) over the read models. It arrives with
-//! issue #7.
+//! The OMS GraphQL query service: the read models of `projections`, served with
+//! async-graphql as CONTRACT specifies, over HTTP and WebSocket.
+//!
+//! # Layout
+//!
+//! - [`schema`]: the schema (roots, data, extensions) and its SDL.
+//! - [`query`] and [`subscription`]: the roots; [`views`]: the types, each over its rows.
+//! - [`pages`]: keyset pages and counts; [`cursor`]: opaque cursors.
+//! - [`loaders`]: DataLoaders behind every nested field (no N+1).
+//! - [`hub`]: one database listener per process: checkpoints and changed orders.
+//! - [`consistency`]: `OMS-Min-Position` and `extensions.position`.
+//! - [`limits`]: depth and complexity, refused before execution.
+//! - [`http`]: the axum glue: GraphQL over HTTP, WebSocket, GraphiQL.
+//!
+//! Resolvers read only the read-model tables (and `projection_checkpoints`), never the
+//! aggregates or the event log, except to learn where an `OMS-Min-Position` lies.
+
+pub mod consistency;
+pub mod cursor;
+pub mod errors;
+pub mod http;
+pub mod hub;
+pub mod limits;
+pub mod loaders;
+pub mod pages;
+pub mod query;
+pub mod scalars;
+pub mod schema;
+pub mod subscription;
+pub mod views;
+
+use axum::Router;
+use event_store::EventLog;
+
+/// `/graphql` and `/graphql/ws` over `log`'s database. Starts the process's listener.
+pub fn router(log: EventLog) -> Router {
+    let hub = hub::Hub::start(log.clone());
+    http::router(schema::build(log, hub))
+}

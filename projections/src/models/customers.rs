@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::write::{rows_by_key, OnConflict, Table};
 use crate::decode::{Envelope, Event};
-use crate::runtime::Projection;
+use crate::runtime::{Changed, Projection};
 
 #[derive(Debug, Clone, Default)]
 pub struct CustomersProjection;
@@ -86,7 +86,7 @@ impl Projection for CustomersProjection {
         &'a self,
         tx: &'a mut PgConnection,
         events: &'a [Envelope],
-    ) -> BoxFuture<'a, anyhow::Result<()>> {
+    ) -> BoxFuture<'a, anyhow::Result<Changed>> {
         Box::pin(async move {
             let ids: Vec<Uuid> = events
                 .iter()
@@ -118,7 +118,8 @@ impl Projection for CustomersProjection {
             }
             let rows: Vec<Row> = rows.into_values().collect();
             CUSTOMERS.write(tx, &rows, OnConflict::Update).await?;
-            ADDRESSES.write(tx, &addresses, OnConflict::Ignore).await
+            ADDRESSES.write(tx, &addresses, OnConflict::Ignore).await?;
+            Ok(Changed::new())
         })
     }
 }

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::write::{rows_by_key, OnConflict, Table};
 use crate::decode::{Envelope, Event};
-use crate::runtime::Projection;
+use crate::runtime::{Changed, Projection};
 
 #[derive(Debug, Clone, Default)]
 pub struct OrdersProjection;
@@ -180,7 +180,7 @@ impl Projection for OrdersProjection {
         &'a self,
         tx: &'a mut PgConnection,
         events: &'a [Envelope],
-    ) -> BoxFuture<'a, anyhow::Result<()>> {
+    ) -> BoxFuture<'a, anyhow::Result<Changed>> {
         Box::pin(async move {
             let mut batch = load(tx, events).await?;
             for envelope in events {
@@ -429,7 +429,8 @@ impl Batch {
         Ok(())
     }
 
-    async fn write(mut self, tx: &mut PgConnection) -> anyhow::Result<()> {
+    /// Writes the batch back; returns the ids of every order it changed.
+    async fn write(mut self, tx: &mut PgConnection) -> anyhow::Result<Changed> {
         self.changed_customers.sort_unstable();
         self.changed_customers.dedup();
         // Only customers this batch registered or changed: rewriting unchanged rows would
@@ -442,6 +443,7 @@ impl Batch {
         CUSTOMERS.write(tx, &changed, OnConflict::Update).await?;
         let orders: Vec<Row> = self.orders.into_values().collect();
         ORDERS.write(tx, &orders, OnConflict::Update).await?;
+        let mut touched: Changed = orders.iter().map(|o| o.id).collect();
         LINES.write(tx, &self.lines, OnConflict::Ignore).await?;
         HISTORY.write(tx, &self.history, OnConflict::Ignore).await?;
         if !changed.is_empty() {
@@ -450,17 +452,21 @@ impl Batch {
             let ids: Vec<Uuid> = changed.iter().map(|c| c.id).collect();
             let names: Vec<&str> = changed.iter().map(|c| c.name.as_str()).collect();
             let emails: Vec<&str> = changed.iter().map(|c| c.email.as_str()).collect();
-            sqlx::query(
+            let renamed: Vec<Uuid> = sqlx::query_scalar(
                 "UPDATE orders o SET customer_name = c.name, customer_email = c.email
                  FROM UNNEST($1::uuid[], $2::text[], $3::text[]) AS c(id, name, email)
-                 WHERE o.customer_id = c.id AND (o.customer_name, o.customer_email) IS DISTINCT FROM (c.name, c.email)",
+                 WHERE o.customer_id = c.id AND (o.customer_name, o.customer_email) IS DISTINCT FROM (c.name, c.email)
+                 RETURNING o.id",
             )
             .bind(ids)
             .bind(names)
             .bind(emails)
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
+            touched.extend(renamed);
+            touched.sort_unstable();
+            touched.dedup();
         }
-        Ok(())
+        Ok(touched)
     }
 }

@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 
 use super::write::{rows_by_key, OnConflict, Table};
 use crate::decode::{Envelope, Event};
-use crate::runtime::Projection;
+use crate::runtime::{Changed, Projection};
 
 #[derive(Debug, Clone, Default)]
 pub struct ProductsProjection;
@@ -56,7 +56,7 @@ impl Projection for ProductsProjection {
         &'a self,
         tx: &'a mut PgConnection,
         events: &'a [Envelope],
-    ) -> BoxFuture<'a, anyhow::Result<()>> {
+    ) -> BoxFuture<'a, anyhow::Result<Changed>> {
         Box::pin(async move {
             let skus: Vec<String> = events
                 .iter()
@@ -76,7 +76,8 @@ impl Projection for ProductsProjection {
                 fold(&mut rows, envelope, event)?;
             }
             let rows: Vec<Row> = rows.into_values().collect();
-            PRODUCTS.write(tx, &rows, OnConflict::Update).await
+            PRODUCTS.write(tx, &rows, OnConflict::Update).await?;
+            Ok(Changed::new())
         })
     }
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::write::{rows_by_key, OnConflict, Table};
 use crate::decode::{Envelope, Event};
-use crate::runtime::Projection;
+use crate::runtime::{Changed, Projection};
 
 #[derive(Debug, Clone, Default)]
 pub struct ShipmentsProjection;
@@ -78,7 +78,7 @@ impl Projection for ShipmentsProjection {
         &'a self,
         tx: &'a mut PgConnection,
         events: &'a [Envelope],
-    ) -> BoxFuture<'a, anyhow::Result<()>> {
+    ) -> BoxFuture<'a, anyhow::Result<Changed>> {
         Box::pin(async move {
             let ids: Vec<Uuid> = events
                 .iter()
@@ -97,7 +97,8 @@ impl Projection for ShipmentsProjection {
                 fold(&mut rows, envelope, event)?;
             }
             let rows: Vec<Row> = rows.into_values().collect();
-            SHIPMENTS.write(tx, &rows, OnConflict::Update).await
+            SHIPMENTS.write(tx, &rows, OnConflict::Update).await?;
+            Ok(Changed::new())
         })
     }
 }

@@ -1,0 +1,141 @@
+//! Read-your-writes and `extensions.position`.
+//!
+//! A request with `OMS-Min-Position: N` is executed only once every read model has
+//! applied the event at position N: the hub is woken by the projections' commit
+//! notifications, there is no polling loop. Past [`MAX_WAIT`] the request fails with
+//! `CONSISTENCY_TIMEOUT`. Every response then says, in `extensions.position`, the log
+//! position every read model had reached when it was executed: the answer reflects at
+//! least the events up to there.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextRequest, NextSubscribe,
+};
+use async_graphql::{Response, ServerError, Value};
+use event_store::{EventLog, LogPosition};
+use futures_util::stream::{BoxStream, StreamExt};
+use tokio::time::Instant;
+
+use crate::errors::{server_error, CONSISTENCY_TIMEOUT};
+use crate::hub::Hub;
+
+/// The longest a request waits for its `OMS-Min-Position`.
+pub const MAX_WAIT: Duration = Duration::from_secs(5);
+
+/// Set when a request's execution starts (after validation and read-your-writes): a
+/// response without it answers a request error, which has no `data`.
+#[derive(Debug, Clone, Default)]
+pub struct Executed(pub Arc<AtomicBool>);
+
+/// The `OMS-Min-Position` of a request, in its data.
+#[derive(Debug, Clone, Copy)]
+pub struct MinPosition(pub i64);
+
+/// Installs [`ReadYourWrites`] on a schema.
+#[derive(Debug, Default)]
+pub struct Consistency;
+
+impl ExtensionFactory for Consistency {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ReadYourWrites {
+            executed_at: AtomicI64::new(-1),
+        })
+    }
+}
+
+/// One request's waiting and position.
+#[derive(Debug)]
+struct ReadYourWrites {
+    /// The position reflected when execution began (-1: it did not).
+    executed_at: AtomicI64,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ReadYourWrites {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let response = next.run(ctx).await;
+        let position = match self.executed_at.load(Ordering::Acquire) {
+            -1 => ctx.data_unchecked::<Hub>().reflected().position,
+            at => at,
+        };
+        response.extension("position", Value::from(position))
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let hub = ctx.data_unchecked::<Hub>();
+        if let Some(MinPosition(min)) = ctx.data_opt::<MinPosition>() {
+            let log = ctx.data_unchecked::<EventLog>();
+            if let Err(error) = wait_for(hub, log, *min, Instant::now() + MAX_WAIT).await {
+                return Response::from_errors(vec![error]);
+            }
+        }
+        self.executed_at
+            .store(hub.reflected().position, Ordering::Release);
+        if let Some(Executed(started)) = ctx.data_opt::<Executed>() {
+            started.store(true, Ordering::Release);
+        }
+        next.run(ctx, operation_name).await
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let hub = ctx.data_unchecked::<Hub>().clone();
+        next.run(ctx, stream)
+            .map(move |response| {
+                response.extension("position", Value::from(hub.reflected().position))
+            })
+            .boxed()
+    }
+}
+
+/// Waits until every read model has applied the event at `min`.
+async fn wait_for(
+    hub: &Hub,
+    log: &EventLog,
+    min: i64,
+    deadline: Instant,
+) -> Result<(), ServerError> {
+    let timeout = || {
+        server_error(
+            CONSISTENCY_TIMEOUT,
+            format!(
+                "the read models did not reach position {min} within {} s",
+                MAX_WAIT.as_secs()
+            ),
+        )
+    };
+    let mut checkpoints = hub.checkpoints();
+    // The event's place in the log order; until it is committed, wait for news.
+    let target: LogPosition = loop {
+        checkpoints.borrow_and_update();
+        match log.position_of(min).await {
+            Ok(Some(target)) => break target,
+            Ok(None) => {}
+            Err(error) => return Err(crate::errors::database_server_error(&error)),
+        }
+        match tokio::time::timeout_at(deadline, checkpoints.changed()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => return Err(timeout()),
+        }
+    };
+    let reached =
+        tokio::time::timeout_at(deadline, checkpoints.wait_for(|c| c.reflected() >= target))
+            .await
+            .map(|waited| waited.is_ok());
+    match reached {
+        Ok(true) => Ok(()),
+        Ok(false) | Err(_) => Err(timeout()),
+    }
+}

@@ -1,0 +1,231 @@
+//! Keyset pages and counts over the read models: the SQL behind every connection.
+//!
+//! A page is the rows after the cursor's sort key, in sort order, one more than asked
+//! for (to know whether another page follows); never `OFFSET`, so a page costs the same
+//! wherever it lies and rows arriving in between neither repeat nor vanish. Each filter
+//! combination is its own statement (only the predicates given), so every one gets a plan
+//! on the index that serves it (docs/adr/0009-graphql.md).
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::cursor::TimeCursor;
+use crate::views::customer::{CustomerRow, CUSTOMER_COLUMNS};
+use crate::views::order::{OrderRow, OrderStatus, ORDER_COLUMNS};
+use crate::views::product::{ProductRow, PRODUCT_COLUMNS};
+
+/// `OrderFilter`, parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct OrdersFilter {
+    pub status: Option<OrderStatus>,
+    pub customer: Option<Uuid>,
+    pub placed_after: Option<DateTime<Utc>>,
+    pub placed_before: Option<DateTime<Utc>>,
+}
+
+/// A page's rows and whether more follow.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub has_next: bool,
+}
+
+impl<T> Page<T> {
+    /// From up to `first + 1` rows.
+    pub fn of(mut rows: Vec<T>, first: i64) -> Self {
+        let first = usize::try_from(first).unwrap_or(0);
+        let has_next = rows.len() > first;
+        rows.truncate(first);
+        Self { rows, has_next }
+    }
+}
+
+fn push_orders_filter(query: &mut QueryBuilder<'_, Postgres>, filter: &OrdersFilter) {
+    query.push(" WHERE true");
+    if let Some(status) = filter.status {
+        query.push(" AND status = ").push_bind(status.as_db());
+    }
+    if let Some(customer) = filter.customer {
+        query.push(" AND customer_id = ").push_bind(customer);
+    }
+    if let Some(after) = filter.placed_after {
+        query.push(" AND placed_at > ").push_bind(after);
+    }
+    if let Some(before) = filter.placed_before {
+        query.push(" AND placed_at < ").push_bind(before);
+    }
+}
+
+/// `orders(filter, first, after)`: newest first (`placed_at desc, id desc`).
+pub async fn orders(
+    pool: &PgPool,
+    filter: &OrdersFilter,
+    first: i64,
+    after: Option<TimeCursor>,
+) -> Result<Page<OrderRow>, sqlx::Error> {
+    let mut query = orders_query(filter, first, after);
+    let rows = query.build_query_as().fetch_all(pool).await?;
+    Ok(Page::of(rows, first))
+}
+
+/// The statement of [`orders`] (tests `EXPLAIN` it).
+pub fn orders_query<'a>(
+    filter: &OrdersFilter,
+    first: i64,
+    after: Option<TimeCursor>,
+) -> QueryBuilder<'a, Postgres> {
+    let mut query = QueryBuilder::new(format!("SELECT {ORDER_COLUMNS} FROM orders"));
+    push_orders_filter(&mut query, filter);
+    if let Some(cursor) = after {
+        query
+            .push(" AND (placed_at, id) < (")
+            .push_bind(cursor.at)
+            .push(", ")
+            .push_bind(cursor.id)
+            .push(")");
+    }
+    query
+        .push(" ORDER BY placed_at DESC, id DESC LIMIT ")
+        .push_bind(first + 1);
+    query
+}
+
+pub async fn orders_count(pool: &PgPool, filter: &OrdersFilter) -> Result<i64, sqlx::Error> {
+    let mut query = QueryBuilder::new("SELECT count(*) FROM orders");
+    push_orders_filter(&mut query, filter);
+    query.build_query_scalar().fetch_one(pool).await
+}
+
+/// The pages of `customer.orders` for many customers with the same arguments: one
+/// statement, a keyset page per customer through `LATERAL`.
+pub async fn orders_of_customers(
+    pool: &PgPool,
+    customers: &[Uuid],
+    status: Option<OrderStatus>,
+    first: i64,
+    after: Option<TimeCursor>,
+) -> Result<Vec<OrderRow>, sqlx::Error> {
+    let mut query = QueryBuilder::new("SELECT o.* FROM UNNEST(");
+    query.push_bind(customers.to_vec()).push(format!(
+        "::uuid[]) AS c(id) CROSS JOIN LATERAL (SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = c.id"
+    ));
+    if let Some(status) = status {
+        query.push(" AND status = ").push_bind(status.as_db());
+    }
+    if let Some(cursor) = after {
+        query
+            .push(" AND (placed_at, id) < (")
+            .push_bind(cursor.at)
+            .push(", ")
+            .push_bind(cursor.id)
+            .push(")");
+    }
+    query
+        .push(" ORDER BY placed_at DESC, id DESC LIMIT ")
+        .push_bind(first + 1)
+        .push(") o");
+    query.build_query_as().fetch_all(pool).await
+}
+
+/// How many orders each of `customers` has (with `status`, when given).
+pub async fn order_counts_of_customers(
+    pool: &PgPool,
+    customers: &[Uuid],
+    status: Option<OrderStatus>,
+) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
+    let mut query =
+        QueryBuilder::new("SELECT customer_id, count(*) FROM orders WHERE customer_id = ANY(");
+    query.push_bind(customers.to_vec()).push(")");
+    if let Some(status) = status {
+        query.push(" AND status = ").push_bind(status.as_db());
+    }
+    query.push(" GROUP BY customer_id");
+    query.build_query_as().fetch_all(pool).await
+}
+
+/// `emailContains` as a `LIKE` pattern, its wildcards escaped.
+fn contains_pattern(needle: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in needle.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+fn push_customers_filter(query: &mut QueryBuilder<'_, Postgres>, email_contains: Option<&str>) {
+    query.push(" WHERE true");
+    if let Some(needle) = email_contains {
+        query
+            .push(" AND lower(email) LIKE ")
+            .push_bind(contains_pattern(needle));
+    }
+}
+
+/// `customers(first, after, emailContains)`: newest first.
+pub async fn customers(
+    pool: &PgPool,
+    email_contains: Option<&str>,
+    first: i64,
+    after: Option<TimeCursor>,
+) -> Result<Page<CustomerRow>, sqlx::Error> {
+    let mut query = QueryBuilder::new(format!("SELECT {CUSTOMER_COLUMNS} FROM customers"));
+    push_customers_filter(&mut query, email_contains);
+    if let Some(cursor) = after {
+        query
+            .push(" AND (registered_at, id) < (")
+            .push_bind(cursor.at)
+            .push(", ")
+            .push_bind(cursor.id)
+            .push(")");
+    }
+    query
+        .push(" ORDER BY registered_at DESC, id DESC LIMIT ")
+        .push_bind(first + 1);
+    let rows = query.build_query_as().fetch_all(pool).await?;
+    Ok(Page::of(rows, first))
+}
+
+pub async fn customers_count(
+    pool: &PgPool,
+    email_contains: Option<&str>,
+) -> Result<i64, sqlx::Error> {
+    let mut query = QueryBuilder::new("SELECT count(*) FROM customers");
+    push_customers_filter(&mut query, email_contains);
+    query.build_query_scalar().fetch_one(pool).await
+}
+
+/// `products(first, after)`: by sku.
+pub async fn products(
+    pool: &PgPool,
+    first: i64,
+    after: Option<&str>,
+) -> Result<Page<ProductRow>, sqlx::Error> {
+    let mut query = QueryBuilder::new(format!("SELECT {PRODUCT_COLUMNS} FROM products"));
+    if let Some(sku) = after {
+        query.push(" WHERE sku > ").push_bind(sku.to_owned());
+    }
+    query.push(" ORDER BY sku LIMIT ").push_bind(first + 1);
+    let rows = query.build_query_as().fetch_all(pool).await?;
+    Ok(Page::of(rows, first))
+}
+
+pub async fn products_count(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM products")
+        .fetch_one(pool)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_pattern;
+
+    #[test]
+    fn email_wildcards_are_matched_literally() {
+        assert_eq!(contains_pattern("A_b%c\\"), "%a\\_b\\%c\\\\%");
+    }
+}

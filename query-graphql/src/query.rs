@@ -1,0 +1,160 @@
+//! `Query`: the root of every read.
+
+use async_graphql::{Context, InputObject, Object, ID};
+use event_store::EventLog;
+use sqlx::PgPool;
+
+use crate::cursor::{decode_sku, TimeCursor};
+use crate::errors;
+use crate::loaders::{CustomerById, Loaders, OrderById, ShipmentById};
+use crate::pages::{self, OrdersFilter};
+use crate::scalars::{page_size, uuid, DateTime};
+use crate::views::connections::{
+    CustomerConnection, OrderConnection, OrderCount, ProductConnection,
+};
+use crate::views::customer::Customer;
+use crate::views::order::{Order, OrderStatus};
+use crate::views::product::{Product, ProductRow, PRODUCT_COLUMNS};
+use crate::views::projection::ProjectionStatus;
+use crate::views::shipment::Shipment;
+
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub customer_id: Option<ID>,
+    pub placed_after: Option<DateTime>,
+    pub placed_before: Option<DateTime>,
+}
+
+impl OrderFilter {
+    fn parse(self) -> async_graphql::Result<OrdersFilter> {
+        Ok(OrdersFilter {
+            status: self.status,
+            customer: self
+                .customer_id
+                .as_ref()
+                .map(|id| uuid(id, "filter.customerId"))
+                .transpose()?,
+            placed_after: self.placed_after.map(|at| at.0),
+            placed_before: self.placed_before.map(|at| at.0),
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// One order; `null` when there is none with this id.
+    async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Order>> {
+        let id = uuid(&id, "id")?;
+        Ok(ctx
+            .data_unchecked::<Loaders>()
+            .load_one(OrderById(id))
+            .await?
+            .map(Order))
+    }
+
+    /// Orders, newest first (`placedAt` desc, then `id` desc).
+    #[graphql(complexity = "child_complexity * first.unwrap_or(20).clamp(1, 100) as usize")]
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OrderFilter>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<OrderConnection> {
+        let first = page_size(first)?;
+        let after = after.as_deref().map(TimeCursor::decode).transpose()?;
+        let filter = filter.unwrap_or_default().parse()?;
+        let page = pages::orders(ctx.data_unchecked::<PgPool>(), &filter, first, after)
+            .await
+            .map_err(|e| errors::database(&e))?;
+        Ok(OrderConnection::new(page, OrderCount::Filtered(filter)))
+    }
+
+    async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Customer>> {
+        let id = uuid(&id, "id")?;
+        Ok(ctx
+            .data_unchecked::<Loaders>()
+            .load_one(CustomerById(id))
+            .await?
+            .map(Customer))
+    }
+
+    /// Customers, newest first (`registeredAt` desc); `emailContains` matches any part of
+    /// the email, ignoring case.
+    #[graphql(complexity = "child_complexity * first.unwrap_or(20).clamp(1, 100) as usize")]
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+        email_contains: Option<String>,
+    ) -> async_graphql::Result<CustomerConnection> {
+        let first = page_size(first)?;
+        let after = after.as_deref().map(TimeCursor::decode).transpose()?;
+        let page = pages::customers(
+            ctx.data_unchecked::<PgPool>(),
+            email_contains.as_deref(),
+            first,
+            after,
+        )
+        .await
+        .map_err(|e| errors::database(&e))?;
+        Ok(CustomerConnection {
+            page,
+            email_contains,
+        })
+    }
+
+    async fn shipment(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Shipment>> {
+        let id = uuid(&id, "id")?;
+        Ok(ctx
+            .data_unchecked::<Loaders>()
+            .load_one(ShipmentById(id))
+            .await?
+            .map(Shipment))
+    }
+
+    async fn product(
+        &self,
+        ctx: &Context<'_>,
+        sku: String,
+    ) -> async_graphql::Result<Option<Product>> {
+        let row: Option<ProductRow> = sqlx::query_as(&format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = $1"
+        ))
+        .bind(sku)
+        .fetch_optional(ctx.data_unchecked::<PgPool>())
+        .await
+        .map_err(|e| errors::database(&e))?;
+        Ok(row.map(Product))
+    }
+
+    /// Products by sku.
+    #[graphql(complexity = "child_complexity * first.unwrap_or(20).clamp(1, 100) as usize")]
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ProductConnection> {
+        let first = page_size(first)?;
+        let after = after.as_deref().map(decode_sku).transpose()?;
+        let page = pages::products(ctx.data_unchecked::<PgPool>(), first, after.as_deref())
+            .await
+            .map_err(|e| errors::database(&e))?;
+        Ok(ProductConnection { page })
+    }
+
+    /// Every read model and process manager: checkpoint, head, lag, state, last error.
+    async fn projections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProjectionStatus>> {
+        let names = projections::names();
+        let statuses = projections::status::status(ctx.data_unchecked::<EventLog>(), &names)
+            .await
+            .map_err(|e| errors::database(&e))?;
+        Ok(statuses.into_iter().map(Into::into).collect())
+    }
+}

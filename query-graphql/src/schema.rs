@@ -1,0 +1,37 @@
+//! The schema: roots, data, limits, and the SDL committed in `schemas/graphql`.
+
+use async_graphql::{EmptyMutation, Schema};
+use event_store::EventLog;
+
+use crate::consistency::Consistency;
+use crate::hub::Hub;
+use crate::limits::QueryLimits;
+use crate::loaders::ReadModels;
+use crate::query::Query;
+use crate::subscription::SubscriptionRoot;
+
+/// The read pool, as resolvers find it in the schema's data.
+pub type ReadPool = sqlx::PgPool;
+
+pub type OmsSchema = Schema<Query, EmptyMutation, SubscriptionRoot>;
+
+/// The schema over `log`'s database, following commits through `hub`.
+pub fn build(log: EventLog, hub: Hub) -> OmsSchema {
+    builder()
+        .data(log.pool().clone())
+        .data(ReadModels::loader(log.pool().clone()))
+        .data(log)
+        .data(hub)
+        .extension(QueryLimits)
+        .extension(Consistency)
+        .finish()
+}
+
+fn builder() -> async_graphql::SchemaBuilder<Query, EmptyMutation, SubscriptionRoot> {
+    Schema::build(Query, EmptyMutation, SubscriptionRoot)
+}
+
+/// The SDL of the schema, as committed in `schemas/graphql/schema.graphql`.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

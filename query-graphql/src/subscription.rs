@@ -1,0 +1,67 @@
+//! `Subscription`: orders as they change.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use async_graphql::{Context, Subscription, ID};
+use futures_util::stream::{self, Stream};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::Notify;
+
+use crate::hub::Hub;
+use crate::scalars::uuid;
+use crate::views::order::{Order, OrderRow};
+
+/// Asks a WebSocket connection to close because one of its subscriptions fell too far
+/// behind (see [`crate::http`]).
+#[derive(Debug, Clone, Default)]
+pub struct TooSlow(pub Arc<Notify>);
+
+#[derive(Debug, Default)]
+pub struct SubscriptionRoot;
+
+#[Subscription(name = "Subscription")]
+impl SubscriptionRoot {
+    /// The order's new view after every committed change to it (every order's, when `id`
+    /// is omitted).
+    async fn order_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = Order>> {
+        let only = id.as_ref().map(|id| uuid(id, "id")).transpose()?;
+        let updates = ctx.data_unchecked::<Hub>().orders();
+        let too_slow = ctx.data_opt::<TooSlow>().cloned();
+        let pending: VecDeque<OrderRow> = VecDeque::new();
+        Ok(stream::unfold(
+            (updates, pending),
+            move |(mut updates, mut pending)| {
+                let too_slow = too_slow.clone();
+                async move {
+                    loop {
+                        if let Some(row) = pending.pop_front() {
+                            return Some((Order(row), (updates, pending)));
+                        }
+                        match updates.recv().await {
+                            Ok(changed) => pending.extend(
+                                changed
+                                    .orders
+                                    .iter()
+                                    .filter(|o| only.is_none_or(|id| o.id == id))
+                                    .cloned(),
+                            ),
+                            Err(RecvError::Lagged(missed)) => {
+                                tracing::info!(missed, "closing a subscriber that fell behind");
+                                if let Some(TooSlow(notify)) = too_slow {
+                                    notify.notify_one();
+                                }
+                                return None;
+                            }
+                            Err(RecvError::Closed) => return None,
+                        }
+                    }
+                }
+            },
+        ))
+    }
+}
