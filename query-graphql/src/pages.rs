@@ -64,18 +64,19 @@ pub async fn orders(
     first: i64,
     after: Option<TimeCursor>,
 ) -> Result<Page<OrderRow>, sqlx::Error> {
-    let mut query = orders_query(filter, first, after);
+    let mut query = orders_query("SELECT", filter, first, after);
     let rows = query.build_query_as().fetch_all(pool).await?;
     Ok(Page::of(rows, first))
 }
 
-/// The statement of [`orders`] (tests `EXPLAIN` it).
+/// The statement of [`orders`], after `verb` (`SELECT`, or `EXPLAIN SELECT` in tests).
 pub fn orders_query<'a>(
+    verb: &str,
     filter: &OrdersFilter,
     first: i64,
     after: Option<TimeCursor>,
 ) -> QueryBuilder<'a, Postgres> {
-    let mut query = QueryBuilder::new(format!("SELECT {ORDER_COLUMNS} FROM orders"));
+    let mut query = QueryBuilder::new(format!("{verb} {ORDER_COLUMNS} FROM orders"));
     push_orders_filter(&mut query, filter);
     if let Some(cursor) = after {
         query
