@@ -6,7 +6,9 @@
 //! - [`schema`]: the schema (roots, data, extensions) and its SDL.
 //! - [`query`] and [`subscription`]: the roots; [`views`]: the types, each over its rows.
 //! - [`pages`]: keyset pages and counts; [`cursor`]: opaque cursors.
-//! - [`loaders`]: DataLoaders behind every nested field (no N+1).
+//! - [`loaders`]: the DataLoader behind lookups by id; nested fields load per sibling set
+//!   ([`views`]), so a query's statements do not grow with its pages (no N+1).
+//! - [`fetch`]: rows by key, many keys per statement.
 //! - [`hub`]: one database listener per process: checkpoints and changed orders.
 //! - [`consistency`]: `OMS-Min-Position` and `extensions.position`.
 //! - [`limits`]: depth and complexity, refused before execution.
@@ -18,6 +20,7 @@
 pub mod consistency;
 pub mod cursor;
 pub mod errors;
+pub mod fetch;
 pub mod http;
 pub mod hub;
 pub mod limits;

@@ -32,6 +32,14 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// The same page over other values, one for each row.
+    pub fn map<U>(self, f: impl FnOnce(Vec<T>) -> Vec<U>) -> Page<U> {
+        Page {
+            rows: f(self.rows),
+            has_next: self.has_next,
+        }
+    }
+
     /// From up to `first + 1` rows.
     pub fn of(mut rows: Vec<T>, first: i64) -> Self {
         let first = usize::try_from(first).unwrap_or(0);

@@ -12,8 +12,8 @@ use crate::scalars::{page_size, uuid, DateTime};
 use crate::views::connections::{
     CustomerConnection, OrderConnection, OrderCount, ProductConnection,
 };
-use crate::views::customer::Customer;
-use crate::views::order::{Order, OrderStatus};
+use crate::views::customer::{Customer, CustomerSet};
+use crate::views::order::{Order, OrderSet, OrderStatus};
 use crate::views::product::{Product, ProductRow, PRODUCT_COLUMNS};
 use crate::views::projection::ProjectionStatus;
 use crate::views::shipment::Shipment;
@@ -53,7 +53,7 @@ impl Query {
             .data_unchecked::<Loaders>()
             .load_one(OrderById(id))
             .await?
-            .map(Order))
+            .and_then(|row| OrderSet::orders(vec![row]).pop()))
     }
 
     /// Orders, newest first (`placedAt` desc, then `id` desc).
@@ -71,7 +71,10 @@ impl Query {
         let page = pages::orders(ctx.data_unchecked::<PgPool>(), &filter, first, after)
             .await
             .map_err(|e| errors::database(&e))?;
-        Ok(OrderConnection::new(page, OrderCount::Filtered(filter)))
+        Ok(OrderConnection::new(
+            page.map(OrderSet::orders),
+            OrderCount::Filtered(filter),
+        ))
     }
 
     async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Customer>> {
@@ -80,7 +83,7 @@ impl Query {
             .data_unchecked::<Loaders>()
             .load_one(CustomerById(id))
             .await?
-            .map(Customer))
+            .and_then(|row| CustomerSet::customers(vec![row]).pop()))
     }
 
     /// Customers, newest first (`registeredAt` desc); `emailContains` matches any part of
@@ -104,7 +107,7 @@ impl Query {
         .await
         .map_err(|e| errors::database(&e))?;
         Ok(CustomerConnection {
-            page,
+            page: page.map(CustomerSet::customers),
             email_contains,
         })
     }
@@ -115,7 +118,7 @@ impl Query {
             .data_unchecked::<Loaders>()
             .load_one(ShipmentById(id))
             .await?
-            .map(Shipment))
+            .map(Shipment::single))
     }
 
     async fn product(

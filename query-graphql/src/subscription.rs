@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use crate::hub::Hub;
 use crate::scalars::uuid;
-use crate::views::order::{Order, OrderRow};
+use crate::views::order::{Order, OrderSet};
 
 /// Asks a WebSocket connection to close because one of its subscriptions fell too far
 /// behind (see [`crate::http`]).
@@ -32,24 +32,26 @@ impl SubscriptionRoot {
         let only = id.as_ref().map(|id| uuid(id, "id")).transpose()?;
         let updates = ctx.data_unchecked::<Hub>().orders();
         let too_slow = ctx.data_opt::<TooSlow>().cloned();
-        let pending: VecDeque<OrderRow> = VecDeque::new();
+        let pending: VecDeque<Order> = VecDeque::new();
         Ok(stream::unfold(
             (updates, pending),
             move |(mut updates, mut pending)| {
                 let too_slow = too_slow.clone();
                 async move {
                     loop {
-                        if let Some(row) = pending.pop_front() {
-                            return Some((Order(row), (updates, pending)));
+                        if let Some(order) = pending.pop_front() {
+                            return Some((order, (updates, pending)));
                         }
                         match updates.recv().await {
-                            Ok(changed) => pending.extend(
+                            // One set per batch: their nested fields load together.
+                            Ok(changed) => pending.extend(OrderSet::orders(
                                 changed
                                     .orders
                                     .iter()
                                     .filter(|o| only.is_none_or(|id| o.id == id))
-                                    .cloned(),
-                            ),
+                                    .cloned()
+                                    .collect(),
+                            )),
                             Err(RecvError::Lagged(missed)) => {
                                 tracing::info!(missed, "closing a subscriber that fell behind");
                                 if let Some(TooSlow(notify)) = too_slow {

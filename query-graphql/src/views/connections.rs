@@ -2,16 +2,17 @@
 //!
 //! `totalCount` is counted only when asked for.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Object, SimpleObject};
 use uuid::Uuid;
 
 use super::common::PageInfo;
-use super::customer::{Customer, CustomerRow};
-use super::order::{Order, OrderRow, OrderStatus};
+use super::customer::{Customer, CustomerSet};
+use super::order::{Order, OrderStatus};
 use super::product::{Product, ProductRow};
 use crate::cursor::{encode_sku, TimeCursor};
 use crate::errors;
-use crate::loaders::{CustomerOrderCount, Loaders};
 use crate::pages::{self, OrdersFilter, Page};
 use crate::schema::ReadPool;
 
@@ -20,8 +21,10 @@ use crate::schema::ReadPool;
 pub enum OrderCount {
     /// Every order matching a filter (`orders`).
     Filtered(OrdersFilter),
-    /// A customer's orders, with a status or all (`customer.orders`).
+    /// A customer's orders, with a status or all (`customer.orders`), counted for the
+    /// whole set of customers at once.
     OfCustomer {
+        set: Arc<CustomerSet>,
         customer: Uuid,
         status: Option<OrderStatus>,
     },
@@ -29,12 +32,12 @@ pub enum OrderCount {
 
 #[derive(Debug, Clone)]
 pub struct OrderConnection {
-    page: Page<OrderRow>,
+    page: Page<Order>,
     count: OrderCount,
 }
 
 impl OrderConnection {
-    pub fn new(page: Page<OrderRow>, count: OrderCount) -> Self {
+    pub fn new(page: Page<Order>, count: OrderCount) -> Self {
         Self { page, count }
     }
 }
@@ -45,10 +48,10 @@ pub struct OrderEdge {
     pub node: Order,
 }
 
-fn order_cursor(row: &OrderRow) -> String {
+fn order_cursor(order: &Order) -> String {
     TimeCursor {
-        at: row.placed_at,
-        id: row.id,
+        at: order.row().placed_at,
+        id: order.row().id,
     }
     .encode()
 }
@@ -59,9 +62,9 @@ impl OrderConnection {
         self.page
             .rows
             .iter()
-            .map(|row| OrderEdge {
-                cursor: order_cursor(row),
-                node: Order(row.clone()),
+            .map(|order| OrderEdge {
+                cursor: order_cursor(order),
+                node: order.clone(),
             })
             .collect()
     }
@@ -80,21 +83,21 @@ impl OrderConnection {
                     .await
                     .map_err(|e| errors::database(&e))
             }
-            OrderCount::OfCustomer { customer, status } => Ok(ctx
-                .data_unchecked::<Loaders>()
-                .load_one(CustomerOrderCount {
-                    customer: *customer,
-                    status: *status,
-                })
-                .await?
-                .unwrap_or(0)),
+            OrderCount::OfCustomer {
+                set,
+                customer,
+                status,
+            } => {
+                set.order_count(ctx.data_unchecked::<ReadPool>(), *customer, *status)
+                    .await
+            }
         }
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct CustomerConnection {
-    pub page: Page<CustomerRow>,
+    pub page: Page<Customer>,
     pub email_contains: Option<String>,
 }
 
@@ -104,23 +107,15 @@ pub struct CustomerEdge {
     pub node: Customer,
 }
 
-fn customer_cursor(row: &CustomerRow) -> String {
-    TimeCursor {
-        at: row.registered_at,
-        id: row.id,
-    }
-    .encode()
-}
-
 #[Object]
 impl CustomerConnection {
     async fn edges(&self) -> Vec<CustomerEdge> {
         self.page
             .rows
             .iter()
-            .map(|row| CustomerEdge {
-                cursor: customer_cursor(row),
-                node: Customer(row.clone()),
+            .map(|customer| CustomerEdge {
+                cursor: customer.registered_at_cursor(),
+                node: customer.clone(),
             })
             .collect()
     }
@@ -128,7 +123,7 @@ impl CustomerConnection {
     async fn page_info(&self) -> PageInfo {
         PageInfo {
             has_next_page: self.page.has_next,
-            end_cursor: self.page.rows.last().map(customer_cursor),
+            end_cursor: self.page.rows.last().map(Customer::registered_at_cursor),
         }
     }
 

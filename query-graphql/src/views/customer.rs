@@ -1,16 +1,21 @@
 //! `Customer` over `customers` and `customer_addresses`.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use async_graphql::{Context, Object, ID};
 use chrono::{DateTime as At, Utc};
+use sqlx::PgPool;
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use super::common::Address;
 use super::connections::{OrderConnection, OrderCount};
-use super::order::OrderStatus;
+use super::order::{Order, OrderSet, OrderStatus};
 use crate::cursor::TimeCursor;
-use crate::loaders::{AddressesOf, CustomerOrders, Loaders};
-use crate::pages::Page;
+use crate::pages::{self, Page};
 use crate::scalars::{page_size, DateTime};
+use crate::{errors, fetch};
 
 /// The columns of [`CustomerRow`], for `SELECT`.
 pub const CUSTOMER_COLUMNS: &str = "id, name, email, registered_at, order_count";
@@ -38,30 +43,150 @@ pub struct AddressRow {
     pub country: String,
 }
 
+/// The arguments of a `Customer.orders` page.
+type PageArgs = (Option<OrderStatus>, i64, Option<TimeCursor>);
+
+/// Loaded once per set: each customer's page of orders.
+type Pages = Arc<OnceCell<HashMap<Uuid, Vec<Order>>>>;
+
+/// Loaded once per set: each customer's order count.
+type Counts = Arc<OnceCell<HashMap<Uuid, i64>>>;
+
+/// Customers resolved side by side: their addresses, order pages and order counts load
+/// for all of them at once (one statement per distinct page arguments).
+#[derive(Debug)]
+pub struct CustomerSet {
+    rows: Vec<CustomerRow>,
+    addresses: OnceCell<HashMap<Uuid, Vec<AddressRow>>>,
+    orders: Mutex<HashMap<PageArgs, Pages>>,
+    counts: Mutex<HashMap<Option<OrderStatus>, Counts>>,
+}
+
+impl CustomerSet {
+    /// The customers of `rows`, as one set.
+    pub fn customers(rows: Vec<CustomerRow>) -> Vec<Customer> {
+        let set = Arc::new(Self {
+            rows,
+            addresses: OnceCell::new(),
+            orders: Mutex::default(),
+            counts: Mutex::default(),
+        });
+        (0..set.rows.len())
+            .map(|index| Customer {
+                set: set.clone(),
+                index,
+            })
+            .collect()
+    }
+
+    fn ids(&self) -> Vec<Uuid> {
+        self.rows.iter().map(|r| r.id).collect()
+    }
+
+    /// How many orders `customer` has (with `status`, when given).
+    pub async fn order_count(
+        &self,
+        pool: &PgPool,
+        customer: Uuid,
+        status: Option<OrderStatus>,
+    ) -> async_graphql::Result<i64> {
+        let cell = self
+            .counts
+            .lock()
+            .map_err(|_| errors::unexpected("a poisoned lock"))?
+            .entry(status)
+            .or_default()
+            .clone();
+        let counts = cell
+            .get_or_try_init(|| async {
+                let counts = pages::order_counts_of_customers(pool, &self.ids(), status).await?;
+                Ok::<_, sqlx::Error>(counts.into_iter().collect())
+            })
+            .await
+            .map_err(|e| errors::database(&e))?;
+        Ok(counts.get(&customer).copied().unwrap_or(0))
+    }
+
+    /// `customer`'s page of orders (up to `first + 1`).
+    async fn orders(
+        &self,
+        pool: &PgPool,
+        customer: Uuid,
+        args: PageArgs,
+    ) -> async_graphql::Result<Vec<Order>> {
+        let cell = self
+            .orders
+            .lock()
+            .map_err(|_| errors::unexpected("a poisoned lock"))?
+            .entry(args)
+            .or_default()
+            .clone();
+        let (status, first, after) = args;
+        let pages = cell
+            .get_or_try_init(|| async {
+                let rows =
+                    pages::orders_of_customers(pool, &self.ids(), status, first, after).await?;
+                let mut pages: HashMap<Uuid, Vec<Order>> = HashMap::new();
+                for order in OrderSet::orders(rows) {
+                    pages
+                        .entry(order.row().customer_id)
+                        .or_default()
+                        .push(order);
+                }
+                Ok::<_, sqlx::Error>(pages)
+            })
+            .await
+            .map_err(|e| errors::database(&e))?;
+        Ok(pages.get(&customer).cloned().unwrap_or_default())
+    }
+}
+
 #[derive(Debug, Clone)]
-pub struct Customer(pub CustomerRow);
+pub struct Customer {
+    set: Arc<CustomerSet>,
+    index: usize,
+}
+
+impl Customer {
+    fn row(&self) -> &CustomerRow {
+        &self.set.rows[self.index]
+    }
+
+    pub fn registered_at_cursor(&self) -> String {
+        TimeCursor {
+            at: self.row().registered_at,
+            id: self.row().id,
+        }
+        .encode()
+    }
+}
 
 #[Object]
 impl Customer {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.row().id.to_string())
     }
 
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.row().name
     }
 
     async fn email(&self) -> &str {
-        &self.0.email
+        &self.row().email
     }
 
     async fn addresses(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Address>> {
-        let rows = ctx
-            .data_unchecked::<Loaders>()
-            .load_one(AddressesOf(self.0.id))
-            .await?
-            .unwrap_or_default();
-        Ok(rows
+        let pool = ctx.data_unchecked::<PgPool>();
+        let all = self
+            .set
+            .addresses
+            .get_or_try_init(|| async { fetch::addresses(pool, &self.set.ids()).await })
+            .await
+            .map_err(|e| errors::database(&e))?;
+        Ok(all
+            .get(&self.row().id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
             .iter()
             .map(|a| {
                 Address::new(
@@ -78,11 +203,11 @@ impl Customer {
     }
 
     async fn registered_at(&self) -> DateTime {
-        self.0.registered_at.into()
+        self.row().registered_at.into()
     }
 
     async fn order_count(&self) -> i32 {
-        self.0.order_count
+        self.row().order_count
     }
 
     /// This customer's orders, newest first.
@@ -96,20 +221,16 @@ impl Customer {
     ) -> async_graphql::Result<OrderConnection> {
         let first = page_size(first)?;
         let after = after.as_deref().map(TimeCursor::decode).transpose()?;
-        let rows = ctx
-            .data_unchecked::<Loaders>()
-            .load_one(CustomerOrders {
-                customer: self.0.id,
-                status,
-                first,
-                after,
-            })
-            .await?
-            .unwrap_or_default();
+        let pool = ctx.data_unchecked::<PgPool>();
+        let orders = self
+            .set
+            .orders(pool, self.row().id, (status, first, after))
+            .await?;
         Ok(OrderConnection::new(
-            Page::of(rows, first),
+            Page::of(orders, first),
             OrderCount::OfCustomer {
-                customer: self.0.id,
+                set: self.set.clone(),
+                customer: self.row().id,
                 status,
             },
         ))

@@ -1,13 +1,18 @@
 //! `Order`: the enriched order view over `orders`, `order_lines` and `order_history`.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
 use chrono::{DateTime as At, Utc};
+use sqlx::PgPool;
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use super::common::{Address, Money};
-use super::shipment::Shipment;
+use super::shipment::{Shipment, ShipmentSet};
 use crate::errors;
-use crate::loaders::{HistoryOf, LinesOf, Loaders, ShipmentById};
+use crate::fetch;
 use crate::scalars::DateTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
@@ -136,30 +141,73 @@ pub struct StatusChange {
     pub reason: Option<String>,
 }
 
-/// An order as GraphQL shows it.
+/// Orders resolved side by side (a page, a shipment list's orders, a subscription's
+/// batch): a nested field is loaded for all of them by the first that needs it, in one
+/// statement.
+#[derive(Debug)]
+pub struct OrderSet {
+    rows: Vec<OrderRow>,
+    lines: OnceCell<HashMap<Uuid, Vec<LineRow>>>,
+    history: OnceCell<HashMap<Uuid, Vec<HistoryRow>>>,
+    shipments: OnceCell<(Arc<ShipmentSet>, HashMap<Uuid, usize>)>,
+}
+
+impl OrderSet {
+    /// The orders of `rows`, as one set.
+    pub fn orders(rows: Vec<OrderRow>) -> Vec<Order> {
+        let set = Arc::new(Self {
+            rows,
+            lines: OnceCell::new(),
+            history: OnceCell::new(),
+            shipments: OnceCell::new(),
+        });
+        (0..set.rows.len())
+            .map(|index| Order {
+                set: set.clone(),
+                index,
+            })
+            .collect()
+    }
+
+    fn ids(&self) -> Vec<Uuid> {
+        self.rows.iter().map(|r| r.id).collect()
+    }
+}
+
+/// An order as GraphQL shows it: one member of its set.
 #[derive(Debug, Clone)]
-pub struct Order(pub OrderRow);
+pub struct Order {
+    set: Arc<OrderSet>,
+    index: usize,
+}
+
+impl Order {
+    pub fn row(&self) -> &OrderRow {
+        &self.set.rows[self.index]
+    }
+}
 
 #[Object]
 impl Order {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.row().id.to_string())
     }
 
     async fn status(&self) -> async_graphql::Result<OrderStatus> {
-        OrderStatus::from_db(&self.0.status)
+        OrderStatus::from_db(&self.row().status)
     }
 
     async fn customer(&self) -> CustomerSummary {
+        let o = self.row();
         CustomerSummary {
-            id: ID(self.0.customer_id.to_string()),
-            name: self.0.customer_name.clone(),
-            email: self.0.customer_email.clone(),
+            id: ID(o.customer_id.to_string()),
+            name: o.customer_name.clone(),
+            email: o.customer_email.clone(),
         }
     }
 
     async fn shipping_address(&self) -> Address {
-        let o = &self.0;
+        let o = self.row();
         Address::new(
             o.shipping_address_id,
             o.shipping_label.as_deref(),
@@ -172,12 +220,17 @@ impl Order {
     }
 
     async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrderLine>> {
-        let rows = ctx
-            .data_unchecked::<Loaders>()
-            .load_one(LinesOf(self.0.id))
-            .await?
-            .unwrap_or_default();
-        Ok(rows
+        let pool = ctx.data_unchecked::<PgPool>();
+        let all = self
+            .set
+            .lines
+            .get_or_try_init(|| async { fetch::lines(pool, &self.set.ids()).await })
+            .await
+            .map_err(|e| errors::database(&e))?;
+        Ok(all
+            .get(&self.row().id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
             .iter()
             .map(|line| OrderLine {
                 sku: line.sku.clone(),
@@ -194,15 +247,15 @@ impl Order {
     }
 
     async fn item_count(&self) -> i32 {
-        self.0.item_count
+        self.row().item_count
     }
 
     async fn total(&self) -> Money {
-        Money::from_minor(self.0.total_minor, &self.0.currency)
+        Money::from_minor(self.row().total_minor, &self.row().currency)
     }
 
     async fn payment(&self) -> Option<Payment> {
-        let o = &self.0;
+        let o = self.row();
         Some(Payment {
             amount: Money::from_minor(o.payment_amount_minor?, o.payment_currency.as_deref()?),
             method: o.payment_method.clone()?,
@@ -212,23 +265,35 @@ impl Order {
     }
 
     async fn shipment(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Shipment>> {
-        let Some(id) = self.0.shipment_id else {
+        let Some(id) = self.row().shipment_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<Loaders>()
-            .load_one(ShipmentById(id))
-            .await?
-            .map(Shipment))
+        let pool = ctx.data_unchecked::<PgPool>();
+        let (set, index) = self
+            .set
+            .shipments
+            .get_or_try_init(|| async {
+                let ids: Vec<Uuid> = self.set.rows.iter().filter_map(|r| r.shipment_id).collect();
+                let rows = fetch::shipments(pool, &ids).await?;
+                Ok::<_, sqlx::Error>(ShipmentSet::new(rows))
+            })
+            .await
+            .map_err(|e| errors::database(&e))?;
+        Ok(index.get(&id).map(|i| Shipment::member(set, *i)))
     }
 
     async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StatusChange>> {
-        let rows = ctx
-            .data_unchecked::<Loaders>()
-            .load_one(HistoryOf(self.0.id))
-            .await?
-            .unwrap_or_default();
-        rows.iter()
+        let pool = ctx.data_unchecked::<PgPool>();
+        let all = self
+            .set
+            .history
+            .get_or_try_init(|| async { fetch::history(pool, &self.set.ids()).await })
+            .await
+            .map_err(|e| errors::database(&e))?;
+        all.get(&self.row().id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
             .map(|change| {
                 Ok(StatusChange {
                     status: OrderStatus::from_db(&change.status)?,
@@ -240,14 +305,14 @@ impl Order {
     }
 
     async fn placed_at(&self) -> DateTime {
-        self.0.placed_at.into()
+        self.row().placed_at.into()
     }
 
     async fn updated_at(&self) -> DateTime {
-        self.0.updated_at.into()
+        self.row().updated_at.into()
     }
 
     async fn version(&self) -> i64 {
-        self.0.version
+        self.row().version
     }
 }

@@ -1,13 +1,18 @@
 //! `Shipment` over `shipments`.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, Object, ID};
 use chrono::{DateTime as At, Utc};
+use sqlx::PgPool;
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use super::common::Address;
-use super::order::Order;
+use super::order::{Order, OrderSet};
 use crate::errors;
-use crate::loaders::{Loaders, OrderById};
+use crate::fetch;
 use crate::scalars::DateTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -43,29 +48,84 @@ pub struct ShipmentRow {
     pub delivered_at: Option<At<Utc>>,
 }
 
+/// Shipments resolved side by side: their orders load together (see
+/// [`OrderSet`]).
+#[derive(Debug)]
+pub struct ShipmentSet {
+    rows: Vec<ShipmentRow>,
+    orders: OnceCell<HashMap<Uuid, Order>>,
+}
+
+impl ShipmentSet {
+    /// The set of `rows` and where each shipment id lies in it.
+    pub fn new(rows: Vec<ShipmentRow>) -> (Arc<Self>, HashMap<Uuid, usize>) {
+        let index = rows.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+        (
+            Arc::new(Self {
+                rows,
+                orders: OnceCell::new(),
+            }),
+            index,
+        )
+    }
+}
+
 #[derive(Debug, Clone)]
-pub struct Shipment(pub ShipmentRow);
+pub struct Shipment {
+    set: Arc<ShipmentSet>,
+    index: usize,
+}
+
+impl Shipment {
+    pub fn member(set: &Arc<ShipmentSet>, index: usize) -> Self {
+        Self {
+            set: set.clone(),
+            index,
+        }
+    }
+
+    /// A shipment on its own.
+    pub fn single(row: ShipmentRow) -> Self {
+        Self::member(&ShipmentSet::new(vec![row]).0, 0)
+    }
+
+    fn row(&self) -> &ShipmentRow {
+        &self.set.rows[self.index]
+    }
+}
 
 #[Object]
 impl Shipment {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.row().id.to_string())
     }
 
     async fn order_id(&self) -> ID {
-        ID(self.0.order_id.to_string())
+        ID(self.row().order_id.to_string())
     }
 
     async fn order(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Order>> {
-        Ok(ctx
-            .data_unchecked::<Loaders>()
-            .load_one(OrderById(self.0.order_id))
-            .await?
-            .map(Order))
+        let pool = ctx.data_unchecked::<PgPool>();
+        let orders = self
+            .set
+            .orders
+            .get_or_try_init(|| async {
+                let ids: Vec<Uuid> = self.set.rows.iter().map(|r| r.order_id).collect();
+                let rows = fetch::orders(pool, &ids).await?;
+                Ok::<_, sqlx::Error>(
+                    OrderSet::orders(rows)
+                        .into_iter()
+                        .map(|o| (o.row().id, o))
+                        .collect(),
+                )
+            })
+            .await
+            .map_err(|e| errors::database(&e))?;
+        Ok(orders.get(&self.row().order_id).cloned())
     }
 
     async fn status(&self) -> async_graphql::Result<ShipmentStatus> {
-        Ok(match self.0.status.as_str() {
+        Ok(match self.row().status.as_str() {
             "PENDING" => ShipmentStatus::Pending,
             "DISPATCHED" => ShipmentStatus::Dispatched,
             "DELIVERED" => ShipmentStatus::Delivered,
@@ -75,7 +135,7 @@ impl Shipment {
     }
 
     async fn address(&self) -> Address {
-        let s = &self.0;
+        let s = self.row();
         Address::new(
             s.address_id,
             s.address_label.as_deref(),
@@ -88,22 +148,22 @@ impl Shipment {
     }
 
     async fn carrier(&self) -> Option<&str> {
-        self.0.carrier.as_deref()
+        self.row().carrier.as_deref()
     }
 
     async fn tracking_number(&self) -> Option<&str> {
-        self.0.tracking_number.as_deref()
+        self.row().tracking_number.as_deref()
     }
 
     async fn created_at(&self) -> DateTime {
-        self.0.created_at.into()
+        self.row().created_at.into()
     }
 
     async fn dispatched_at(&self) -> Option<DateTime> {
-        self.0.dispatched_at.map(Into::into)
+        self.row().dispatched_at.map(Into::into)
     }
 
     async fn delivered_at(&self) -> Option<DateTime> {
-        self.0.delivered_at.map(Into::into)
+        self.row().delivered_at.map(Into::into)
     }
 }

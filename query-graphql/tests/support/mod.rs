@@ -58,6 +58,24 @@ pub fn codes(response: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The read models and order fulfilment, running until the sender says stop.
+pub fn projectors(log: &EventLog) -> (watch::Sender<bool>, JoinHandle<()>) {
+    let (stop, stopped) = watch::channel(false);
+    let clock: SharedClock = Arc::new(SystemClock);
+    let options = RuntimeOptions {
+        standby_poll: Duration::from_millis(100),
+        ..RuntimeOptions::default()
+    };
+    let runtime = Runtime::new(log.clone(), projections::all(log.clone(), clock), options);
+    (stop, tokio::spawn(runtime.run(stopped)))
+}
+
+/// Stops what [`projectors`] started; returns once every batch in flight is done.
+pub async fn stop((stop, runtime): (watch::Sender<bool>, JoinHandle<()>)) {
+    stop.send(true).expect("stop");
+    runtime.await.expect("runtime");
+}
+
 impl Platform {
     /// Everything running.
     pub async fn start() -> Self {
@@ -83,24 +101,11 @@ impl Platform {
 
     pub fn start_projectors(&mut self) {
         assert!(self.projectors.is_none(), "already running");
-        let (stop, stopped) = watch::channel(false);
-        let clock: SharedClock = Arc::new(SystemClock);
-        let options = RuntimeOptions {
-            standby_poll: Duration::from_millis(100),
-            ..RuntimeOptions::default()
-        };
-        let runtime = Runtime::new(
-            self.log.clone(),
-            projections::all(self.log.clone(), clock),
-            options,
-        );
-        self.projectors = Some((stop, tokio::spawn(runtime.run(stopped))));
+        self.projectors = Some(projectors(&self.log));
     }
 
     pub async fn stop_projectors(&mut self) {
-        let (stop, runtime) = self.projectors.take().expect("running");
-        stop.send(true).expect("stop");
-        runtime.await.expect("runtime");
+        stop(self.projectors.take().expect("running")).await;
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {

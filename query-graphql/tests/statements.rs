@@ -1,0 +1,181 @@
+//! No N+1: the SQL statements a query costs do not grow with its page size, and a query
+//! refused by the limits costs none. Statements are counted as sqlx reports them (every
+//! statement it runs emits a `sqlx::query` event), so nothing can slip past the count.
+//!
+//! One test in this binary: the counter is process-wide.
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+use support::{codes, Platform};
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::Layer;
+
+#[derive(Default)]
+struct Statements {
+    recording: AtomicBool,
+    seen: Mutex<Vec<String>>,
+}
+
+#[derive(Clone, Default)]
+struct Recorder(Arc<Statements>);
+
+struct Sql(Option<String>);
+
+impl Visit for Sql {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "db.statement" {
+            self.0 = Some(value.to_owned());
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "db.statement" && self.0.is_none() {
+            self.0 = Some(format!("{value:?}"));
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> Layer<S> for Recorder {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if event.metadata().target() != "sqlx::query" || !self.0.recording.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut sql = Sql(None);
+        event.record(&mut sql);
+        let sql = sql.0.unwrap_or_default();
+        // The process's GraphQL listener keeps its checkpoints fresh in the background.
+        if !sql.contains("projection_checkpoints") {
+            self.0.seen.lock().expect("lock").push(sql);
+        }
+    }
+}
+
+impl Recorder {
+    /// The statements `query` costs.
+    async fn count(&self, platform: &Platform, query: &str) -> (Vec<String>, serde_json::Value) {
+        self.0.seen.lock().expect("lock").clear();
+        self.0.recording.store(true, Ordering::SeqCst);
+        let response = platform.gql(query, json!({})).await;
+        self.0.recording.store(false, Ordering::SeqCst);
+        (
+            std::mem::take(&mut *self.0.seen.lock().expect("lock")),
+            response,
+        )
+    }
+}
+
+fn orders_page(first: usize) -> String {
+    format!(
+        "{{ orders(first: {first}) {{ totalCount edges {{ node {{ id status
+            customer {{ id name email }}
+            shipment {{ id status carrier order {{ id itemCount }} }}
+            lines {{ sku productName quantity unitPrice {{ amount }} }}
+            history {{ status at }} }} }} }} }}"
+    )
+}
+
+fn customers_page(first: usize) -> String {
+    format!(
+        "{{ customers(first: {first}) {{ edges {{ node {{ name
+            addresses {{ city }}
+            orders(first: 5) {{ totalCount edges {{ node {{ id lines {{ sku }} shipment {{ status }} }} }} }} }} }} }} }}"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn statements_per_query_do_not_grow_with_the_page() {
+    let recorder = Recorder::default();
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(recorder.clone()))
+        .expect("the only subscriber");
+    let mut platform = Platform::start().await;
+    platform.product("A", "Apple", "1.00", 1000).await;
+    platform.product("B", "Banana", "2.00", 1000).await;
+    let mut customers = Vec::new();
+    for n in 0..12 {
+        customers.push(
+            platform
+                .customer(&format!("C{n}"), &format!("c{n}@example.com"))
+                .await,
+        );
+    }
+    let mut orders = Vec::new();
+    for n in 0..60 {
+        orders.push(
+            platform
+                .order(&customers[n % 12], &[("A", 1), ("B", 2)])
+                .await
+                .0,
+        );
+    }
+    // Pay every other order (every even customer's) so the manager creates shipments.
+    for order in orders.iter().step_by(2) {
+        platform.until_status(order, "CONFIRMED").await;
+        platform
+            .command(
+                &format!("/orders/{order}/pay"),
+                json!({"amount": {"amount": "5.00", "currency": "EUR"}, "method": "card", "reference": "r"}),
+            )
+            .await;
+    }
+    for order in orders.iter().step_by(2) {
+        loop {
+            let response = platform
+                .gql(
+                    "query($id: ID!) { order(id: $id) { shipment { id } } }",
+                    json!({"id": order}),
+                )
+                .await;
+            if response["data"]["order"]["shipment"]["id"].is_string() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+    platform.stop_projectors().await;
+
+    let (small, response) = recorder.count(&platform, &orders_page(5)).await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let (large, response) = recorder.count(&platform, &orders_page(50)).await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let edges = response["data"]["orders"]["edges"]
+        .as_array()
+        .expect("edges");
+    assert_eq!(edges.len(), 50);
+    assert!(
+        edges
+            .iter()
+            .filter(|e| e["node"]["shipment"]["id"].is_string())
+            .count()
+            >= 10
+    );
+    // The page, its count, lines, history, shipments, and the shipments' orders.
+    assert!(large.len() <= 6, "{} statements: {large:#?}", large.len());
+    assert_eq!(small.len(), large.len(), "{small:#?}\n{large:#?}");
+
+    let (small, response) = recorder.count(&platform, &customers_page(2)).await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let (large, response) = recorder.count(&platform, &customers_page(12)).await;
+    assert!(response.get("errors").is_none(), "{response}");
+    assert_eq!(
+        response["data"]["customers"]["edges"]
+            .as_array()
+            .map(Vec::len),
+        Some(12)
+    );
+    assert!(large.len() <= 6, "{} statements: {large:#?}", large.len());
+    assert_eq!(small.len(), large.len(), "{small:#?}\n{large:#?}");
+
+    let (none, response) = recorder
+        .count(&platform, "{ customers(first: 100) { edges { node { orders(first: 100) { edges { node { id } } } } } } }")
+        .await;
+    assert_eq!(codes(&response), ["QUERY_TOO_COMPLEX"]);
+    assert!(
+        none.is_empty(),
+        "refused before any database work: {none:#?}"
+    );
+}
