@@ -134,4 +134,39 @@ async fn an_order_goes_from_placed_to_delivered_through_http() {
         assert!(Instant::now() < deadline, "stock {stock:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+
+    // The same life as GraphQL serves it, from the same process.
+    let (status, response) = post(
+        &server,
+        "/graphql",
+        &json!({"query": "query($id: ID!) { order(id: $id) { status history { status } shipment { status carrier } } product(sku: \"A\") { onHand reserved } }", "variables": {"id": order}}),
+    );
+    assert_eq!(status, 200, "{response}");
+    assert_eq!(
+        response["data"],
+        json!({"order": {"status": "DELIVERED",
+            "history": [{"status": "PLACED"}, {"status": "CONFIRMED"}, {"status": "PAID"}, {"status": "SHIPPED"}, {"status": "DELIVERED"}],
+            "shipment": {"status": "DELIVERED", "carrier": "DHL"}},
+            "product": {"onHand": 3, "reserved": 0}})
+    );
+    assert!(
+        response["extensions"]["position"].as_i64() > Some(0),
+        "{response}"
+    );
+    let page = {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(server.addr).expect("connect");
+        write!(
+            stream,
+            "GET /graphql HTTP/1.1\r\nHost: t\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
+        )
+        .expect("write");
+        let mut page = String::new();
+        stream.read_to_string(&mut page).expect("read");
+        page
+    };
+    assert!(
+        page.starts_with("HTTP/1.1 200") && page.contains("GraphiQL"),
+        "{page}"
+    );
 }

@@ -67,8 +67,13 @@ pub struct Hub {
 impl Hub {
     /// Starts listening (and keeps trying while the database cannot be reached).
     pub fn start(log: EventLog) -> Self {
+        Self::start_with_backlog(log, SUBSCRIBER_BACKLOG)
+    }
+
+    /// [`Hub::start`] with another subscriber backlog than [`SUBSCRIBER_BACKLOG`].
+    pub fn start_with_backlog(log: EventLog, backlog: usize) -> Self {
         let (checkpoints_tx, checkpoints) = watch::channel(Checkpoints::default());
-        let (orders, _) = broadcast::channel(SUBSCRIBER_BACKLOG);
+        let (orders, _) = broadcast::channel(backlog.max(1));
         let (alive_tx, alive) = watch::channel(());
         let listener = Listener {
             log,

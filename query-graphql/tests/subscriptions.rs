@@ -1,0 +1,244 @@
+//! `orderUpdated` over WebSocket (graphql-transport-ws), and slow subscribers.
+
+mod support;
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use query_graphql::hub::Hub;
+use query_graphql::subscription::TooSlow;
+use serde_json::{json, Value};
+use support::{codes, Platform};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn serve(platform: &Platform) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = platform.app.clone();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("ws://{addr}/graphql/ws")
+}
+
+async fn connect(url: &str) -> Socket {
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut socket, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect");
+    assert_eq!(
+        response
+            .headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some("graphql-transport-ws")
+    );
+    send(&mut socket, json!({"type": "connection_init"})).await;
+    assert_eq!(receive(&mut socket).await["type"], "connection_ack");
+    socket
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::text(message.to_string()))
+        .await
+        .expect("send");
+}
+
+/// The next protocol message (pings answered on the way).
+async fn receive(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("open")
+            .expect("message");
+        if let Message::Text(text) = message {
+            let value: Value = serde_json::from_str(&text).expect("JSON");
+            if value["type"] == "ping" {
+                send(socket, json!({"type": "pong"})).await;
+                continue;
+            }
+            return value;
+        }
+    }
+}
+
+/// Waits up to `within` for the next `next` message of subscription `id`.
+async fn next_of(socket: &mut Socket, id: &str, within: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let Ok(message) = tokio::time::timeout_at(deadline, receive(socket)).await else {
+            return None;
+        };
+        if message["type"] == "next" && message["id"] == id {
+            return Some(message["payload"].clone());
+        }
+    }
+}
+
+const UPDATED: &str = "subscription($id: ID) { orderUpdated(id: $id) { id status customer { name } lines { sku quantity } } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn subscribers_receive_the_new_view_of_the_orders_they_follow() {
+    let platform = Platform::start().await;
+    let url = serve(&platform).await;
+    platform.product("A", "Apple", "1.00", 100).await;
+    let ada = platform.customer("Ada", "ada@example.com").await;
+    let (order, position) = platform.order(&ada, &[("A", 2)]).await;
+    platform.until_status(&order, "CONFIRMED").await;
+    let _ = platform
+        .gql_at(position, "{ products { totalCount } }", json!({}))
+        .await;
+
+    let mut one = connect(&url).await;
+    send(&mut one, json!({"id": "one", "type": "subscribe", "payload": {"query": UPDATED, "variables": {"id": order}}})).await;
+    let mut all = connect(&url).await;
+    send(
+        &mut all,
+        json!({"id": "all", "type": "subscribe", "payload": {"query": UPDATED}}),
+    )
+    .await;
+
+    // A rename shows on the order (enrichment follows it). The subscriptions start
+    // asynchronously, so rename until one arrives.
+    let mut update = None;
+    for attempt in 0..20 {
+        let name = format!("Ada {attempt}");
+        platform
+            .command(
+                &format!("/customers/{}/rename", ada.0),
+                json!({"name": name}),
+            )
+            .await;
+        if let Some(payload) = next_of(&mut one, "one", Duration::from_millis(500)).await {
+            update = Some(payload);
+            break;
+        }
+    }
+    let update = update.expect("the followed order's update");
+    let view = &update["data"]["orderUpdated"];
+    assert_eq!(view["id"], order.as_str());
+    assert!(
+        view["customer"]["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("Ada ")),
+        "{update}"
+    );
+    assert_eq!(view["lines"], json!([{"sku": "A", "quantity": 2}]));
+    assert!(update["extensions"]["position"].is_i64(), "{update}");
+
+    // A new order reaches the subscriber of every order, not the one following the first.
+    let (second, _) = platform.order(&ada, &[("A", 1)]).await;
+    let mut seen_second = false;
+    while let Some(payload) = next_of(&mut all, "all", Duration::from_secs(10)).await {
+        if payload["data"]["orderUpdated"]["id"] == second.as_str() {
+            seen_second = true;
+            break;
+        }
+    }
+    assert!(
+        seen_second,
+        "the new order reached the subscriber of all orders"
+    );
+    while let Some(payload) = next_of(&mut one, "one", Duration::from_millis(300)).await {
+        assert_eq!(
+            payload["data"]["orderUpdated"]["id"],
+            order.as_str(),
+            "{payload}"
+        );
+    }
+
+    // A malformed id is refused for that subscription.
+    send(&mut one, json!({"id": "bad", "type": "subscribe", "payload": {"query": UPDATED, "variables": {"id": "nope"}}})).await;
+    let refused = loop {
+        let message = receive(&mut one).await;
+        if message["id"] == "bad" {
+            break message;
+        }
+    };
+    let payload = if refused["type"] == "error" {
+        json!({"errors": refused["payload"]})
+    } else {
+        refused["payload"].clone()
+    };
+    assert_eq!(codes(&payload), ["BAD_USER_INPUT"], "{refused}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_subscriber_that_falls_behind_is_dropped_and_the_others_go_on() {
+    let platform = Platform::start().await;
+    platform.product("A", "Apple", "1.00", 100).await;
+    let ada = platform.customer("Ada", "ada@example.com").await;
+    let schema = query_graphql::schema::build(
+        platform.log.clone(),
+        Hub::start_with_backlog(platform.log.clone(), 2),
+    );
+    let subscription = "subscription { orderUpdated { id } }";
+    let too_slow = TooSlow::default();
+    let mut slow =
+        schema.execute_stream(async_graphql::Request::new(subscription).data(too_slow.clone()));
+    let mut fast = schema.execute_stream(async_graphql::Request::new(subscription));
+    // Both subscribe now (nothing to receive yet).
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), slow.next())
+            .await
+            .is_err()
+    );
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let reader = {
+        let seen = seen.clone();
+        tokio::spawn(async move {
+            while let Some(response) = fast.next().await {
+                let id = response.data.into_json().expect("json")["orderUpdated"]["id"].clone();
+                seen.lock()
+                    .expect("lock")
+                    .push(id.as_str().expect("id").to_owned());
+            }
+        })
+    };
+    // Orders committed one by one, while the slow one reads nothing.
+    let mut placed = Vec::new();
+    for _ in 0..6 {
+        let (id, position) = platform.order(&ada, &[("A", 1)]).await;
+        let _ = platform
+            .gql_at(position, "{ products { totalCount } }", json!({}))
+            .await;
+        placed.push(id);
+    }
+    // Behind by more than its backlog, the slow one's subscription ends when it next
+    // reads, and its connection is told to close (the WebSocket closes it with 1008).
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), slow.next())
+            .await
+            .expect("ends")
+            .is_none(),
+        "its subscription ends"
+    );
+    tokio::time::timeout(Duration::from_secs(1), too_slow.0.notified())
+        .await
+        .expect("the slow subscriber's connection is told to close");
+    // The one that kept reading saw every order.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !placed
+        .iter()
+        .all(|id| seen.lock().expect("lock").contains(id))
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{placed:?} vs {:?}",
+            seen.lock()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    reader.abort();
+}
