@@ -11,108 +11,19 @@
 // A benchmark reports on stdout.
 #![allow(clippy::print_stdout)]
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod support;
+
+use std::time::Instant;
 
 use event_store::embedded::{self, Durability};
 use event_store::testing::private_server;
 use event_store::EventLog;
 use oms::cli::Role;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use support::{measure, Client};
 
 const TARGET_AT_32: f64 = 1_500.0;
 const PRODUCTS: usize = 50;
-
-/// A minimal keep-alive HTTP/1.1 client for one connection.
-struct Client {
-    stream: BufReader<TcpStream>,
-}
-
-impl Client {
-    async fn connect(addr: SocketAddr) -> Self {
-        let stream = TcpStream::connect(addr).await.expect("connecting");
-        stream.set_nodelay(true).expect("nodelay");
-        Self {
-            stream: BufReader::new(stream),
-        }
-    }
-
-    async fn post(&mut self, path: &str, body: &str) -> (u16, Value) {
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        self.stream
-            .get_mut()
-            .write_all(request.as_bytes())
-            .await
-            .expect("writing");
-        let mut line = String::new();
-        self.stream.read_line(&mut line).await.expect("status line");
-        let status: u16 = line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("status");
-        let mut length = 0;
-        loop {
-            line.clear();
-            self.stream.read_line(&mut line).await.expect("header");
-            if line == "\r\n" {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().expect("length");
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        self.stream.read_exact(&mut body).await.expect("body");
-        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
-
-struct Run {
-    per_second: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
-/// Runs `total` operations over `clients` concurrent workers; `op` returns one latency.
-async fn measure<F, Fut>(clients: usize, total: usize, op: F) -> Run
-where
-    F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Vec<Duration>> + Send,
-{
-    let op = Arc::new(op);
-    let started = Instant::now();
-    let workers: Vec<_> = (0..clients)
-        .map(|worker| {
-            let op = op.clone();
-            tokio::spawn(async move { op(worker).await })
-        })
-        .collect();
-    let mut latencies = Vec::with_capacity(total);
-    for worker in workers {
-        latencies.extend(worker.await.expect("worker"));
-    }
-    let elapsed = started.elapsed();
-    latencies.sort_unstable();
-    Run {
-        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
-        p50: percentile(&latencies, 0.5),
-        p99: percentile(&latencies, 0.99),
-    }
-}
 
 #[tokio::main]
 async fn main() {

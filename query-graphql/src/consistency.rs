@@ -1,4 +1,4 @@
-//! Read-your-writes and `extensions.position`.
+//! Read-your-writes and `extensions.position` (applied by [`crate::extension`]).
 //!
 //! A request with `OMS-Min-Position: N` is executed only once every read model has
 //! applied the event at position N: the hub is woken by the projections' commit
@@ -7,16 +7,12 @@
 //! position every read model had reached when it was executed: the answer reflects at
 //! least the events up to there.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextRequest, NextSubscribe,
-};
-use async_graphql::{Response, ServerError, Value};
+use async_graphql::ServerError;
 use event_store::{EventLog, LogPosition};
-use futures_util::stream::{BoxStream, StreamExt};
 use tokio::time::Instant;
 
 use crate::errors::{server_error, CONSISTENCY_TIMEOUT};
@@ -34,74 +30,8 @@ pub struct Executed(pub Arc<AtomicBool>);
 #[derive(Debug, Clone, Copy)]
 pub struct MinPosition(pub i64);
 
-/// Installs [`ReadYourWrites`] on a schema.
-#[derive(Debug, Default)]
-pub struct Consistency;
-
-impl ExtensionFactory for Consistency {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ReadYourWrites {
-            executed_at: AtomicI64::new(-1),
-        })
-    }
-}
-
-/// One request's waiting and position.
-#[derive(Debug)]
-struct ReadYourWrites {
-    /// The position reflected when execution began (-1: it did not).
-    executed_at: AtomicI64,
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ReadYourWrites {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let response = next.run(ctx).await;
-        let position = match self.executed_at.load(Ordering::Acquire) {
-            -1 => ctx.data_unchecked::<Hub>().reflected().position,
-            at => at,
-        };
-        response.extension("position", Value::from(position))
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let hub = ctx.data_unchecked::<Hub>();
-        if let Some(MinPosition(min)) = ctx.data_opt::<MinPosition>() {
-            let log = ctx.data_unchecked::<EventLog>();
-            if let Err(error) = wait_for(hub, log, *min, Instant::now() + MAX_WAIT).await {
-                return Response::from_errors(vec![error]);
-            }
-        }
-        self.executed_at
-            .store(hub.reflected().position, Ordering::Release);
-        if let Some(Executed(started)) = ctx.data_opt::<Executed>() {
-            started.store(true, Ordering::Release);
-        }
-        next.run(ctx, operation_name).await
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        let hub = ctx.data_unchecked::<Hub>().clone();
-        next.run(ctx, stream)
-            .map(move |response| {
-                response.extension("position", Value::from(hub.reflected().position))
-            })
-            .boxed()
-    }
-}
-
 /// Waits until every read model has applied the event at `min`.
-async fn wait_for(
+pub async fn wait_for(
     hub: &Hub,
     log: &EventLog,
     min: i64,

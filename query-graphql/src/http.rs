@@ -13,7 +13,7 @@
 //! - `/graphql/ws`: a subscriber whose outbox stays full for [`SEND_TIMEOUT`], or whose
 //!   subscription falls behind the hub's backlog, is closed with [`TOO_SLOW`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -28,7 +28,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures_util::{future, SinkExt, StreamExt};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::consistency::{Executed, MinPosition};
@@ -256,14 +256,15 @@ async fn execute(
     request = request.data(executed.clone());
     let response = schema.execute(request).await;
     let started = executed.0.load(Ordering::Acquire);
-    let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
+    let body = Answer {
+        // A request error (no execution) has no `data` entry.
+        data: started.then_some(&response.data),
+        errors: &response.errors,
+        extensions: &response.extensions,
+    };
     let status = if started {
         StatusCode::OK
     } else {
-        // A request error: no execution, so no `data` entry.
-        if let Some(body) = body.as_object_mut() {
-            body.remove("data");
-        }
         match flavour {
             Flavour::Json => StatusCode::OK,
             Flavour::GraphQLResponse => {
@@ -287,17 +288,29 @@ async fn execute(
     respond(status, flavour, &body)
 }
 
-fn respond(status: StatusCode, flavour: Flavour, body: &Value) -> Response {
+/// A response as GraphQL over HTTP sends it.
+#[derive(Serialize)]
+struct Answer<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a async_graphql::Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extensions: &'a BTreeMap<String, async_graphql::Value>,
+}
+
+fn respond(status: StatusCode, flavour: Flavour, body: &impl Serialize) -> Response {
     let content_type = match flavour {
         Flavour::Json => "application/json",
         Flavour::GraphQLResponse => GRAPHQL_RESPONSE_JSON,
     };
-    (
-        status,
-        [(header::CONTENT_TYPE, content_type)],
-        body.to_string(),
-    )
-        .into_response()
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (status, [(header::CONTENT_TYPE, content_type)], bytes).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "could not serialise a GraphQL response");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 fn min_position(headers: &HeaderMap) -> Result<Option<i64>, String> {

@@ -10,8 +10,9 @@
 //!   ([`views`]), so a query's statements do not grow with its pages (no N+1).
 //! - [`fetch`]: rows by key, many keys per statement.
 //! - [`hub`]: one database listener per process: checkpoints and changed orders.
-//! - [`consistency`]: `OMS-Min-Position` and `extensions.position`.
-//! - [`limits`]: depth and complexity, refused before execution.
+//! - [`extension`]: the schema's one extension, applying [`limits`] (depth and complexity,
+//!   refused before execution) and [`consistency`] (`OMS-Min-Position`,
+//!   `extensions.position`).
 //! - [`http`]: the axum glue: GraphQL over HTTP, WebSocket, GraphiQL.
 //!
 //! Resolvers read only the read-model tables (and `projection_checkpoints`), never the
@@ -20,6 +21,7 @@
 pub mod consistency;
 pub mod cursor;
 pub mod errors;
+pub mod extension;
 pub mod fetch;
 pub mod http;
 pub mod hub;

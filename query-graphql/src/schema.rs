@@ -3,9 +3,8 @@
 use async_graphql::{EmptyMutation, Schema};
 use event_store::EventLog;
 
-use crate::consistency::Consistency;
+use crate::extension::Policies;
 use crate::hub::Hub;
-use crate::limits::QueryLimits;
 use crate::loaders::ReadModels;
 use crate::query::Query;
 use crate::subscription::SubscriptionRoot;
@@ -22,8 +21,7 @@ pub fn build(log: EventLog, hub: Hub) -> OmsSchema {
         .data(ReadModels::loader(log.pool().clone()))
         .data(log)
         .data(hub)
-        .extension(QueryLimits)
-        .extension(Consistency)
+        .extension(Policies)
         .finish()
 }
 

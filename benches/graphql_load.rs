@@ -1,0 +1,225 @@
+//! GraphQL reads under load: `order(id:)` and `orders(first: 20)` at 32 connections over
+//! loopback HTTP, against a read model of 100,000 orders (two lines and two status
+//! changes each).
+//!
+//! Reports requests/s and p50/p99 per query, and a baseline measured in the same run on
+//! the same server: the same rows read with plain SQL over the same pool size and
+//! concurrency (`order`: the order and its lines; `orders`: the keyset page), so the
+//! ratio is what the GraphQL layer (HTTP, parsing, validation, resolvers, JSON) costs.
+//! The peer a user would otherwise pick, PostGraphile 4 over the same table, is measured
+//! side by side by the benchmark issue that follows; the target there is >= 3x its
+//! requests/s at no worse p99.
+//!
+//! Run: `cargo bench --bench graphql_load` (OMS_BENCH_REQUESTS=N requests per query).
+
+// A benchmark reports on stdout.
+#![allow(clippy::print_stdout)]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use event_store::embedded::{self, Durability};
+use event_store::testing::private_server;
+use event_store::EventLog;
+use oms::cli::Role;
+use serde_json::json;
+use support::{measure, Client, Run};
+use uuid::Uuid;
+
+const ORDERS: i64 = 100_000;
+const CLIENTS: usize = 32;
+
+const ORDER: &str = "query($id: ID!) { order(id: $id) { id status placedAt
+    customer { name email } total { amount currency }
+    lines { sku productName quantity unitPrice { amount } } } }";
+
+const PAGE: &str = "{ orders(first: 20) { edges { cursor node { id status placedAt
+    customer { name } total { amount currency } } } pageInfo { hasNextPage endCursor } } }";
+
+/// 100,000 orders of 1,000 customers, placed a second apart, written straight into the
+/// read model (the benchmark measures reads, not projection).
+const FILL: &[&str] = &[
+    "INSERT INTO orders (id, status, customer_id, customer_name, customer_email,
+        shipping_address_id, shipping_label, shipping_line1, shipping_line2, shipping_city,
+        shipping_postal_code, shipping_country, item_count, total_minor, currency,
+        placed_at, updated_at, version)
+     SELECT md5('order' || i)::uuid,
+            (ARRAY['PLACED','CONFIRMED','PAID','SHIPPED','DELIVERED'])[1 + i % 5],
+            md5('customer' || i % 1000)::uuid, 'Customer ' || i % 1000,
+            'c' || i % 1000 || '@example.com', md5('address' || i % 1000)::uuid, 'home',
+            'Hauptstraße ' || i % 200, NULL, 'Berlin', '10115', 'DE', 3, 2970, 'EUR',
+            timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second',
+            timestamptz '2026-01-01 00:01:00+00' + i * interval '1 second', 2
+     FROM generate_series(1, 100000) AS i",
+    "INSERT INTO order_lines (order_id, line_no, sku, product_name, quantity, unit_price_minor, currency)
+     SELECT md5('order' || i)::uuid, l, 'SKU-' || (i + l) % 50, 'Product ' || (i + l) % 50,
+            1 + l, 990, 'EUR'
+     FROM generate_series(1, 100000) AS i, generate_series(0, 1) AS l",
+    "INSERT INTO order_history (order_id, sequence, status, at, reason)
+     SELECT md5('order' || i)::uuid, s, (ARRAY['PLACED','CONFIRMED'])[s],
+            timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second' + s * interval '1 second', NULL
+     FROM generate_series(1, 100000) AS i, generate_series(1, 2) AS s",
+    "ANALYZE orders, order_lines, order_history",
+];
+
+fn report(name: &str, graphql: &Run, raw: &Run) {
+    println!(
+        "  {name:<18} {:>10.0} {:>9.2} {:>9.2} | {:>13.0} {:>9.2} {:>7.2}",
+        graphql.per_second,
+        graphql.p50.as_secs_f64() * 1e3,
+        graphql.p99.as_secs_f64() * 1e3,
+        raw.per_second,
+        raw.p99.as_secs_f64() * 1e3,
+        graphql.per_second / raw.per_second
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let requests: usize = std::env::var("OMS_BENCH_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let (_dir, server) = tokio::task::spawn_blocking(|| private_server(Durability::Off))
+        .await
+        .expect("join");
+    let options = server.connect_options(embedded::DATABASE);
+    embedded::ensure_database(&options, embedded::DATABASE)
+        .await
+        .expect("database");
+    let pool = event_store::pool_options()
+        .max_connections(40)
+        .connect_with(options)
+        .await
+        .expect("pool");
+    event_store::migrate(&pool).await.expect("migrate");
+    let filled = Instant::now();
+    for statement in FILL {
+        sqlx::query(statement).execute(&pool).await.expect("fill");
+    }
+    let ids: Arc<Vec<Uuid>> = Arc::new(
+        sqlx::query_scalar("SELECT id FROM orders ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .expect("ids"),
+    );
+    assert_eq!(ids.len() as i64, ORDERS);
+    println!(
+        "graphql_load ({ORDERS} orders filled in {:.1} s; {requests} requests per query; {CLIENTS} connections):",
+        filled.elapsed().as_secs_f64()
+    );
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = oms::serve::app(Role::QueryGraphql, EventLog::new(pool.clone()));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let share = requests / CLIENTS;
+    let pick = |worker: usize, i: usize, n: usize| (worker * 7_919 + i * 104_729) % n;
+    let by_id = {
+        let ids = ids.clone();
+        measure(CLIENTS, share * CLIENTS, move |worker| {
+            let ids = ids.clone();
+            async move {
+                let mut client = Client::connect(addr).await;
+                let mut latencies = Vec::with_capacity(share);
+                for i in 0..share {
+                    let id = ids[pick(worker, i, ids.len())];
+                    let body = json!({"query": ORDER, "variables": {"id": id}}).to_string();
+                    let started = Instant::now();
+                    let (status, reply) = client.post("/graphql", &body).await;
+                    latencies.push(started.elapsed());
+                    assert!(
+                        status == 200 && reply["data"]["order"]["id"].is_string(),
+                        "{reply}"
+                    );
+                }
+                latencies
+            }
+        })
+        .await
+    };
+    let by_id_raw = {
+        let (ids, pool) = (ids.clone(), pool.clone());
+        measure(CLIENTS, share * CLIENTS, move |worker| {
+            let (ids, pool) = (ids.clone(), pool.clone());
+            async move {
+                let mut latencies = Vec::with_capacity(share);
+                for i in 0..share {
+                    let id = ids[pick(worker, i, ids.len())];
+                    let started = Instant::now();
+                    let order: (Uuid, String, String) = sqlx::query_as(
+                        "SELECT id, status, customer_name FROM orders WHERE id = $1",
+                    )
+                    .bind(id)
+                    .fetch_one(&pool)
+                    .await
+                    .expect("order");
+                    let lines: Vec<(String, i32)> = sqlx::query_as(
+                        "SELECT sku, quantity FROM order_lines WHERE order_id = $1 ORDER BY line_no",
+                    )
+                    .bind(order.0)
+                    .fetch_all(&pool)
+                    .await
+                    .expect("lines");
+                    latencies.push(started.elapsed());
+                    assert_eq!(lines.len(), 2);
+                }
+                latencies
+            }
+        })
+        .await
+    };
+    let page = measure(CLIENTS, share * CLIENTS, move |_| async move {
+        let mut client = Client::connect(addr).await;
+        let body = json!({"query": PAGE}).to_string();
+        let mut latencies = Vec::with_capacity(share);
+        for _ in 0..share {
+            let started = Instant::now();
+            let (status, reply) = client.post("/graphql", &body).await;
+            latencies.push(started.elapsed());
+            assert!(
+                status == 200
+                    && reply["data"]["orders"]["edges"].as_array().map(Vec::len) == Some(20),
+                "{reply}"
+            );
+        }
+        latencies
+    })
+    .await;
+    let page_raw = {
+        let pool = pool.clone();
+        measure(CLIENTS, share * CLIENTS, move |_| {
+            let pool = pool.clone();
+            async move {
+                let mut latencies = Vec::with_capacity(share);
+                for _ in 0..share {
+                    let started = Instant::now();
+                    let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
+                        "SELECT id, status, customer_name FROM orders
+                         ORDER BY placed_at DESC, id DESC LIMIT 21",
+                    )
+                    .fetch_all(&pool)
+                    .await
+                    .expect("page");
+                    latencies.push(started.elapsed());
+                    assert_eq!(rows.len(), 21);
+                }
+                latencies
+            }
+        })
+        .await
+    };
+    println!("  query                 req/s    p50 ms    p99 ms | raw SQL ops/s    p99 ms   ratio");
+    report("order(id:)", &by_id, &by_id_raw);
+    report("orders(first: 20)", &page, &page_raw);
+    pool.close().await;
+    tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .expect("join")
+        .expect("stopping PostgreSQL");
+}
