@@ -20,8 +20,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Instant;
 
-use event_store::embedded::{self, Durability};
-use event_store::testing::private_server;
+use event_store::embedded::Durability;
 use event_store::EventLog;
 use oms::cli::Role;
 use serde_json::json;
@@ -82,19 +81,7 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
-    let (_dir, server) = tokio::task::spawn_blocking(|| private_server(Durability::Off))
-        .await
-        .expect("join");
-    let options = server.connect_options(embedded::DATABASE);
-    embedded::ensure_database(&options, embedded::DATABASE)
-        .await
-        .expect("database");
-    let pool = event_store::pool_options()
-        .max_connections(40)
-        .connect_with(options)
-        .await
-        .expect("pool");
-    event_store::migrate(&pool).await.expect("migrate");
+    let (_dir, server, pool) = support::database(Durability::Off).await;
     let filled = Instant::now();
     for statement in FILL {
         sqlx::query(statement).execute(&pool).await.expect("fill");
@@ -111,12 +98,11 @@ async fn main() {
         filled.elapsed().as_secs_f64()
     );
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = oms::serve::app(Role::QueryGraphql, EventLog::new(pool.clone()));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = support::serve(oms::serve::app(
+        Role::QueryGraphql,
+        EventLog::new(pool.clone()),
+    ))
+    .await;
 
     let share = requests / CLIENTS;
     let pick = |worker: usize, i: usize, n: usize| (worker * 7_919 + i * 104_729) % n;
@@ -217,9 +203,5 @@ async fn main() {
     println!("  query                 req/s    p50 ms    p99 ms | raw SQL ops/s    p99 ms   ratio");
     report("order(id:)", &by_id, &by_id_raw);
     report("orders(first: 20)", &page, &page_raw);
-    pool.close().await;
-    tokio::task::spawn_blocking(move || server.stop())
-        .await
-        .expect("join")
-        .expect("stopping PostgreSQL");
+    support::stop(pool, server).await;
 }

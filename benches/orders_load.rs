@@ -15,8 +15,7 @@ mod support;
 
 use std::time::Instant;
 
-use event_store::embedded::{self, Durability};
-use event_store::testing::private_server;
+use event_store::embedded::Durability;
 use event_store::EventLog;
 use oms::cli::Role;
 use serde_json::{json, Value};
@@ -31,26 +30,13 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(4_000);
-    let (_dir, server) = tokio::task::spawn_blocking(|| private_server(Durability::Full))
-        .await
-        .expect("join");
-    let options = server.connect_options(embedded::DATABASE);
-    embedded::ensure_database(&options, embedded::DATABASE)
-        .await
-        .expect("database");
-    let pool = event_store::pool_options()
-        .max_connections(40)
-        .connect_with(options)
-        .await
-        .expect("pool");
-    event_store::migrate(&pool).await.expect("migrate");
+    let (_dir, server, pool) = support::database(Durability::Full).await;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = oms::serve::app(Role::CommandApi, EventLog::new(pool.clone()));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = support::serve(oms::serve::app(
+        Role::CommandApi,
+        EventLog::new(pool.clone()),
+    ))
+    .await;
 
     // A customer with an address, and a catalog with plenty of stock.
     let mut setup = Client::connect(addr).await;
@@ -147,9 +133,5 @@ async fn main() {
         "NOT met"
     };
     println!("  target >= {TARGET_AT_32:.0} orders/s at 32 clients: {verdict}");
-    pool.close().await;
-    tokio::task::spawn_blocking(move || server.stop())
-        .await
-        .expect("join")
-        .expect("stopping PostgreSQL");
+    support::stop(pool, server).await;
 }

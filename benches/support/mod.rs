@@ -6,9 +6,49 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use event_store::embedded::{self, Durability, EmbeddedPostgres};
+use event_store::testing::private_server;
 use serde_json::Value;
+use sqlx::PgPool;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+
+/// A private PostgreSQL with the migrated `oms` database, and a pool of 40 on it.
+pub async fn database(durability: Durability) -> (tempfile::TempDir, EmbeddedPostgres, PgPool) {
+    let (dir, server) = tokio::task::spawn_blocking(move || private_server(durability))
+        .await
+        .expect("join");
+    let options = server.connect_options(embedded::DATABASE);
+    embedded::ensure_database(&options, embedded::DATABASE)
+        .await
+        .expect("database");
+    let pool = event_store::pool_options()
+        .max_connections(40)
+        .connect_with(options)
+        .await
+        .expect("pool");
+    event_store::migrate(&pool).await.expect("migrate");
+    (dir, server, pool)
+}
+
+/// Serves `app` on a loopback port.
+pub async fn serve(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// Closes `pool` and stops `server`.
+pub async fn stop(pool: PgPool, server: EmbeddedPostgres) {
+    pool.close().await;
+    tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .expect("join")
+        .expect("stopping PostgreSQL");
+}
 
 /// A minimal keep-alive HTTP/1.1 client for one connection.
 pub struct Client {

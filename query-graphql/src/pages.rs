@@ -86,18 +86,28 @@ pub fn orders_query<'a>(
 ) -> QueryBuilder<'a, Postgres> {
     let mut query = QueryBuilder::new(format!("{verb} {ORDER_COLUMNS} FROM orders"));
     push_orders_filter(&mut query, filter);
+    push_newest_first(&mut query, "placed_at", after, first);
+    query
+}
+
+/// The rest of a page newest first by `(at, id)`: after the cursor, in order, `first + 1`.
+fn push_newest_first(
+    query: &mut QueryBuilder<'_, Postgres>,
+    at: &str,
+    after: Option<TimeCursor>,
+    first: i64,
+) {
     if let Some(cursor) = after {
         query
-            .push(" AND (placed_at, id) < (")
+            .push(format!(" AND ({at}, id) < ("))
             .push_bind(cursor.at)
             .push(", ")
             .push_bind(cursor.id)
             .push(")");
     }
     query
-        .push(" ORDER BY placed_at DESC, id DESC LIMIT ")
+        .push(format!(" ORDER BY {at} DESC, id DESC LIMIT "))
         .push_bind(first + 1);
-    query
 }
 
 pub async fn orders_count(pool: &PgPool, filter: &OrdersFilter) -> Result<i64, sqlx::Error> {
@@ -122,18 +132,8 @@ pub async fn orders_of_customers(
     if let Some(status) = status {
         query.push(" AND status = ").push_bind(status.as_db());
     }
-    if let Some(cursor) = after {
-        query
-            .push(" AND (placed_at, id) < (")
-            .push_bind(cursor.at)
-            .push(", ")
-            .push_bind(cursor.id)
-            .push(")");
-    }
-    query
-        .push(" ORDER BY placed_at DESC, id DESC LIMIT ")
-        .push_bind(first + 1)
-        .push(") o");
+    push_newest_first(&mut query, "placed_at", after, first);
+    query.push(") o");
     query.build_query_as().fetch_all(pool).await
 }
 
@@ -184,17 +184,7 @@ pub async fn customers(
 ) -> Result<Page<CustomerRow>, sqlx::Error> {
     let mut query = QueryBuilder::new(format!("SELECT {CUSTOMER_COLUMNS} FROM customers"));
     push_customers_filter(&mut query, email_contains);
-    if let Some(cursor) = after {
-        query
-            .push(" AND (registered_at, id) < (")
-            .push_bind(cursor.at)
-            .push(", ")
-            .push_bind(cursor.id)
-            .push(")");
-    }
-    query
-        .push(" ORDER BY registered_at DESC, id DESC LIMIT ")
-        .push_bind(first + 1);
+    push_newest_first(&mut query, "registered_at", after, first);
     let rows = query.build_query_as().fetch_all(pool).await?;
     Ok(Page::of(rows, first))
 }
