@@ -21,6 +21,8 @@ use async_graphql::http::{WebSocket as GraphQLWebSocket, WebSocketProtocols, WsM
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Data, Variables};
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -162,8 +164,16 @@ async fn post_graphql(State(schema): State<OmsSchema>, headers: HeaderMap, body:
 async fn get_graphql(
     State(schema): State<OmsSchema>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Response {
+    let Ok(Query(query)) = query else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_REQUEST",
+            "the query string is not valid URL-encoded UTF-8",
+        )
+        .into_response();
+    };
     if !query.contains_key("query") && wants_html(&headers) {
         return Html(include_str!("graphiql.html")).into_response();
     }
@@ -379,7 +389,24 @@ fn wants_html(headers: &HeaderMap) -> bool {
     })
 }
 
-async fn subscribe(State(schema): State<OmsSchema>, upgrade: WebSocketUpgrade) -> Response {
+async fn subscribe(
+    State(schema): State<OmsSchema>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => {
+            return refuse(
+                rejection.status(),
+                "WEBSOCKET_REQUIRED",
+                format!(
+                    "/graphql/ws speaks graphql-transport-ws over WebSocket: {}",
+                    rejection.body_text()
+                ),
+            )
+            .into_response()
+        }
+    };
     let upgrade = upgrade
         .protocols(["graphql-transport-ws", "graphql-ws"])
         .max_message_size(MAX_BODY);

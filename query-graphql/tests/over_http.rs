@@ -121,17 +121,26 @@ async fn malformed_requests_get_the_specified_status_codes() {
         codes(&expect(&reply, 406, "application/json")),
         ["NOT_ACCEPTABLE"]
     );
+    for uri in ["/graphql", "/graphql?query=%7Bx%7D&variables=%5B1%5D"] {
+        let reply = platform
+            .send(Request::get(uri).body(Body::empty()).expect("request"))
+            .await;
+        assert_eq!(
+            codes(&expect(&reply, 400, "application/json")),
+            ["MALFORMED_REQUEST"],
+            "{uri}"
+        );
+    }
+    // The WebSocket endpoint, asked without an upgrade, says what it speaks.
     let reply = platform
         .send(
-            Request::get("/graphql")
+            Request::get("/graphql/ws")
                 .body(Body::empty())
                 .expect("request"),
         )
         .await;
-    assert_eq!(
-        codes(&expect(&reply, 400, "application/json")),
-        ["MALFORMED_REQUEST"]
-    );
+    assert!(reply.status.is_client_error(), "{reply:?}");
+    assert_eq!(codes(&reply.json()), ["WEBSOCKET_REQUIRED"]);
 
     // Mutations are never served over GET.
     let reply = platform.send(get("mutation { x }", None)).await;
