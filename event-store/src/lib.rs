@@ -41,11 +41,28 @@ use std::time::Duration;
 
 use sqlx::postgres::PgPoolOptions;
 
+/// A pooled connection idle longer than this is checked (one round trip) before use.
+pub const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
+
 /// Pool settings for services: a request never waits long for a connection, so a lost
 /// database shows as an error within seconds rather than a hang.
+///
+/// sqlx checks every connection on release, and by default again on every acquire: with
+/// the statement itself, three round trips. A connection that was released moments ago
+/// was checked then, so only one idle for over [`CHECK_IDLE_AFTER`] (which a database
+/// restart could have broken unnoticed) is checked again before use.
 pub fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(32)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(3))
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for > CHECK_IDLE_AFTER {
+                    sqlx::Connection::ping(connection).await?;
+                }
+                Ok(true)
+            })
+        })
 }
