@@ -15,10 +15,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::http::{WebSocket as GraphQLWebSocket, WebSocketProtocols, WsMessage};
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Data, Variables};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
@@ -34,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::consistency::{Executed, MinPosition};
+use crate::documents::Documents;
 use crate::errors::{BAD_USER_INPUT, CONSISTENCY_TIMEOUT, SERVICE_UNAVAILABLE};
 use crate::schema::OmsSchema;
 use crate::subscription::TooSlow;
@@ -53,11 +55,21 @@ pub const MIN_POSITION_HEADER: &str = "oms-min-position";
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
 /// `/graphql` and `/graphql/ws` for `schema`.
+/// What the handlers share.
+#[derive(Clone)]
+struct Service {
+    schema: OmsSchema,
+    documents: Arc<Documents>,
+}
+
 pub fn router(schema: OmsSchema) -> Router {
     Router::new()
         .route("/graphql", get(get_graphql).post(post_graphql))
         .route("/graphql/ws", get(subscribe))
-        .with_state(schema)
+        .with_state(Service {
+            schema,
+            documents: Arc::default(),
+        })
 }
 
 /// A GraphQL-over-HTTP request body.
@@ -113,7 +125,7 @@ impl IntoResponse for Refusal {
     }
 }
 
-async fn post_graphql(State(schema): State<OmsSchema>, headers: HeaderMap, body: Body) -> Response {
+async fn post_graphql(State(service): State<Service>, headers: HeaderMap, body: Body) -> Response {
     let flavour = match flavour(&headers) {
         Ok(flavour) => flavour,
         Err(refused) => return refused.into_response(),
@@ -158,11 +170,11 @@ async fn post_graphql(State(schema): State<OmsSchema>, headers: HeaderMap, body:
             .into_response()
         }
     };
-    execute(&schema, &headers, &Method::POST, params, flavour).await
+    execute(&service, &headers, &Method::POST, params, flavour).await
 }
 
 async fn get_graphql(
-    State(schema): State<OmsSchema>,
+    State(service): State<Service>,
     headers: HeaderMap,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Response {
@@ -207,14 +219,12 @@ async fn get_graphql(
         },
         Err(refused) => return refused.into_response(),
     };
-    execute(&schema, &headers, &Method::GET, params, flavour).await
+    execute(&service, &headers, &Method::GET, params, flavour).await
 }
 
-/// Whether the request names, as the operation to run, a mutation or subscription.
-fn is_query_operation(query: &str, operation_name: Option<&str>) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return true; // the parse error is reported by execution
-    };
+/// Whether `document` names, as the operation to run, a query (not a mutation or
+/// subscription).
+fn is_query_operation(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
     let operation = match operation_name {
         Some(name) => document
             .operations
@@ -227,13 +237,17 @@ fn is_query_operation(query: &str, operation_name: Option<&str>) -> bool {
 }
 
 async fn execute(
-    schema: &OmsSchema,
+    service: &Service,
     headers: &HeaderMap,
     method: &Method,
     params: Params,
     flavour: Flavour,
 ) -> Response {
-    if method == Method::GET && !is_query_operation(&params.query, params.operation_name.as_deref())
+    let document = service.documents.parse(&params.query);
+    if method == Method::GET
+        && document
+            .as_ref()
+            .is_some_and(|d| !is_query_operation(d, params.operation_name.as_deref()))
     {
         return refuse(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -243,6 +257,9 @@ async fn execute(
         .into_response();
     }
     let mut request = async_graphql::Request::new(params.query);
+    if let Some(document) = document {
+        request.set_parsed_query(document);
+    }
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -264,7 +281,7 @@ async fn execute(
     }
     let executed = Executed::default();
     request = request.data(executed.clone());
-    let response = schema.execute(request).await;
+    let response = service.schema.execute(request).await;
     let started = executed.0.load(Ordering::Acquire);
     let body = Answer {
         // A request error (no execution) has no `data` entry.
@@ -390,7 +407,7 @@ fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 async fn subscribe(
-    State(schema): State<OmsSchema>,
+    State(service): State<Service>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let upgrade = match upgrade {
@@ -416,7 +433,7 @@ async fn subscribe(
         .and_then(|p| p.parse().ok())
         .unwrap_or(WebSocketProtocols::GraphQLWS);
     upgrade
-        .on_upgrade(move |socket| serve_socket(socket, schema, protocol))
+        .on_upgrade(move |socket| serve_socket(socket, service.schema, protocol))
         .into_response()
 }
 

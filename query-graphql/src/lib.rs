@@ -13,13 +13,15 @@
 //! - [`extension`]: the schema's one extension, applying [`limits`] (depth and complexity,
 //!   refused before execution) and [`consistency`] (`OMS-Min-Position`,
 //!   `extensions.position`).
-//! - [`http`]: the axum glue: GraphQL over HTTP, WebSocket, GraphiQL.
+//! - [`http`]: the axum glue: GraphQL over HTTP, WebSocket, GraphiQL; [`documents`]: parsed
+//!   queries kept by their text.
 //!
 //! Resolvers read only the read-model tables (and `projection_checkpoints`), never the
 //! aggregates or the event log, except to learn where an `OMS-Min-Position` lies.
 
 pub mod consistency;
 pub mod cursor;
+pub mod documents;
 pub mod errors;
 pub mod extension;
 pub mod fetch;
