@@ -6,6 +6,8 @@
 //! - **Exactly once**: a batch is applied and the checkpoint advanced in one transaction,
 //!   and the checkpoint update is fenced on the checkpoint the batch started from: a batch
 //!   that raced another writer (a lost lock) changes nothing.
+//! - **Announced**: the same transaction notifies live readers of the new checkpoint and
+//!   the view rows the batch changed ([`crate::notify`]).
 //! - **Poison events**: a batch that fails is retried with backoff; after `max_attempts`
 //!   the projection stops in state `FAILED` with `last_error`. Other projections go on. A
 //!   restart retries it. A database that cannot be reached is waited for, not poison.
