@@ -18,9 +18,9 @@ use event_store::{EventLog, LogPosition};
 use projections::notify::{Committed, CHANNEL};
 use sqlx::postgres::PgListener;
 use tokio::sync::{broadcast, watch};
-use uuid::Uuid;
 
-use crate::views::order::{OrderRow, ORDER_COLUMNS};
+use crate::fetch;
+use crate::views::order::OrderRow;
 
 /// How often the checkpoints are read when no notification arrives.
 pub const REFRESH: Duration = Duration::from_secs(5);
@@ -183,7 +183,7 @@ impl Listener {
             checkpoints.0.insert(name, committed.checkpoint);
         });
         if *name == "orders" && !committed.changed.is_empty() && self.orders.receiver_count() > 0 {
-            match self.load(&committed.changed).await {
+            match fetch::orders(self.log.pool(), &committed.changed).await {
                 Ok(orders) => {
                     let _ = self.orders.send(Arc::new(OrdersChanged {
                         checkpoint: committed.checkpoint,
@@ -195,14 +195,5 @@ impl Listener {
                 }
             }
         }
-    }
-
-    async fn load(&self, ids: &[Uuid]) -> Result<Vec<OrderRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE id = ANY($1) ORDER BY updated_at, id"
-        ))
-        .bind(ids)
-        .fetch_all(self.log.pool())
-        .await
     }
 }
