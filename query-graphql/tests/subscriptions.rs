@@ -158,6 +158,31 @@ async fn subscribers_receive_the_new_view_of_the_orders_they_follow() {
         );
     }
 
+    // Queries are served over the socket too: one `next`, then `complete`.
+    send(&mut one, json!({"id": "q", "type": "subscribe", "payload": {"query": "query($id: ID!) { order(id: $id) { id lines { sku } } products { totalCount } }", "variables": {"id": order}}})).await;
+    let answer = loop {
+        let message = receive(&mut one).await;
+        if message["id"] == "q" {
+            break message;
+        }
+    };
+    assert_eq!(answer["type"], "next", "{answer}");
+    assert_eq!(
+        answer["payload"]["data"],
+        json!({"order": {"id": order, "lines": [{"sku": "A"}]}, "products": {"totalCount": 1}})
+    );
+    assert!(
+        answer["payload"]["extensions"]["position"].is_i64(),
+        "{answer}"
+    );
+    let done = loop {
+        let message = receive(&mut one).await;
+        if message["id"] == "q" {
+            break message;
+        }
+    };
+    assert_eq!(done["type"], "complete", "{done}");
+
     // A malformed id is refused for that subscription.
     send(&mut one, json!({"id": "bad", "type": "subscribe", "payload": {"query": UPDATED, "variables": {"id": "nope"}}})).await;
     let refused = loop {
