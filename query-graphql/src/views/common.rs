@@ -1,6 +1,8 @@
 //! Types several views share: money and addresses.
 
-use async_graphql::{SimpleObject, ID};
+use std::sync::Arc;
+
+use async_graphql::{EnumType, SimpleObject, ID};
 use domain::values::{Currency, Money as DomainMoney};
 use uuid::Uuid;
 
@@ -65,4 +67,18 @@ impl Address {
 pub struct PageInfo {
     pub has_next_page: bool,
     pub end_cursor: Option<String>,
+}
+
+/// A status as the read model stores it: the name CONTRACT's enum gives it.
+pub fn stored<T: EnumType>(status: &str, what: &str) -> async_graphql::Result<T> {
+    T::items()
+        .iter()
+        .find(|item| item.name == status)
+        .map(|item| item.value)
+        .ok_or_else(|| crate::errors::unexpected(&format!("{what} {status:?}")))
+}
+
+/// The `len` members of a sibling set, each holding the set and its index in it.
+pub fn members<S, M>(set: &Arc<S>, len: usize, member: impl Fn(Arc<S>, usize) -> M) -> Vec<M> {
+    (0..len).map(|index| member(set.clone(), index)).collect()
 }

@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use super::common::Address;
+use super::common::{members, Address};
 use super::connections::{OrderConnection, OrderCount};
 use super::order::{Order, OrderSet, OrderStatus};
 use crate::cursor::TimeCursor;
@@ -65,18 +65,14 @@ pub struct CustomerSet {
 impl CustomerSet {
     /// The customers of `rows`, as one set.
     pub fn customers(rows: Vec<CustomerRow>) -> Vec<Customer> {
+        let len = rows.len();
         let set = Arc::new(Self {
             rows,
             addresses: OnceCell::new(),
             orders: Mutex::default(),
             counts: Mutex::default(),
         });
-        (0..set.rows.len())
-            .map(|index| Customer {
-                set: set.clone(),
-                index,
-            })
-            .collect()
+        members(&set, len, |set, index| Customer { set, index })
     }
 
     fn ids(&self) -> Vec<Uuid> {

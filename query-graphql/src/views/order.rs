@@ -9,13 +9,15 @@ use sqlx::PgPool;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use super::common::{Address, Money};
+use super::common::{members, stored, Address, Money};
 use super::shipment::{Shipment, ShipmentSet};
 use crate::errors;
 use crate::fetch;
 use crate::scalars::DateTime;
 
+// CONTRACT's `OrderStatus`: the domain's statuses, named as the read model stores them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
+#[graphql(remote = "domain::order::OrderStatus")]
 pub enum OrderStatus {
     Placed,
     Confirmed,
@@ -29,28 +31,11 @@ pub enum OrderStatus {
 impl OrderStatus {
     /// As the read model stores it.
     pub fn as_db(self) -> &'static str {
-        match self {
-            Self::Placed => "PLACED",
-            Self::Confirmed => "CONFIRMED",
-            Self::Rejected => "REJECTED",
-            Self::Paid => "PAID",
-            Self::Shipped => "SHIPPED",
-            Self::Delivered => "DELIVERED",
-            Self::Cancelled => "CANCELLED",
-        }
+        domain::order::OrderStatus::from(self).as_str()
     }
 
     pub fn from_db(status: &str) -> async_graphql::Result<Self> {
-        Ok(match status {
-            "PLACED" => Self::Placed,
-            "CONFIRMED" => Self::Confirmed,
-            "REJECTED" => Self::Rejected,
-            "PAID" => Self::Paid,
-            "SHIPPED" => Self::Shipped,
-            "DELIVERED" => Self::Delivered,
-            "CANCELLED" => Self::Cancelled,
-            other => return Err(errors::unexpected(&format!("order status {other:?}"))),
-        })
+        stored(status, "order status")
     }
 }
 
@@ -155,18 +140,14 @@ pub struct OrderSet {
 impl OrderSet {
     /// The orders of `rows`, as one set.
     pub fn orders(rows: Vec<OrderRow>) -> Vec<Order> {
+        let len = rows.len();
         let set = Arc::new(Self {
             rows,
             lines: OnceCell::new(),
             history: OnceCell::new(),
             shipments: OnceCell::new(),
         });
-        (0..set.rows.len())
-            .map(|index| Order {
-                set: set.clone(),
-                index,
-            })
-            .collect()
+        members(&set, len, |set, index| Order { set, index })
     }
 
     fn ids(&self) -> Vec<Uuid> {

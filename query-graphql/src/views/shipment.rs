@@ -9,13 +9,15 @@ use sqlx::PgPool;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use super::common::Address;
+use super::common::{stored, Address};
 use super::order::{Order, OrderSet};
 use crate::errors;
 use crate::fetch;
 use crate::scalars::DateTime;
 
+// CONTRACT's `ShipmentStatus`: the domain's statuses, named as the read model stores them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "domain::shipment::ShipmentStatus")]
 pub enum ShipmentStatus {
     Pending,
     Dispatched,
@@ -125,13 +127,7 @@ impl Shipment {
     }
 
     async fn status(&self) -> async_graphql::Result<ShipmentStatus> {
-        Ok(match self.row().status.as_str() {
-            "PENDING" => ShipmentStatus::Pending,
-            "DISPATCHED" => ShipmentStatus::Dispatched,
-            "DELIVERED" => ShipmentStatus::Delivered,
-            "CANCELLED" => ShipmentStatus::Cancelled,
-            other => return Err(errors::unexpected(&format!("shipment status {other:?}"))),
-        })
+        stored(&self.row().status, "shipment status")
     }
 
     async fn address(&self) -> Address {
