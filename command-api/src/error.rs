@@ -4,7 +4,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::validation::{FieldError, ValidationErrors};
 use domain::{DomainError, Problem};
-use event_store::AppendError;
+use event_store::{AppendError, LoadError};
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
@@ -242,6 +242,15 @@ impl From<sqlx::Error> for ApiError {
                 Self::Unavailable("the database is unreachable".to_owned())
             }
             other => Self::Internal(anyhow::Error::new(other).context("database error")),
+        }
+    }
+}
+
+impl From<LoadError> for ApiError {
+    fn from(error: LoadError) -> Self {
+        match error {
+            LoadError::Database(error) => error.into(),
+            corrupt @ LoadError::Corrupt { .. } => Self::Internal(corrupt.into()),
         }
     }
 }

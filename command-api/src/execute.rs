@@ -1,7 +1,7 @@
-//! Executing a command: load the aggregate through cqrs-es (with upcasters), check
-//! `If-Match`, decide, and append its events together with the command's records in one
-//! transaction; on an optimistic-lock conflict, reload and decide again, a bounded number
-//! of times.
+//! Executing a command: load the aggregate (its latest snapshot and the events after it,
+//! upcast), check `If-Match`, decide, and append its events together with the command's
+//! records (and a snapshot, when one is due) in one transaction; on an optimistic-lock
+//! conflict, reload and decide again, a bounded number of times.
 //!
 //! Why not `CqrsFramework::execute`: it returns neither the new version nor the events'
 //! positions (both are in every response), and it cannot put an idempotency record or an
@@ -13,30 +13,22 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::response::Response;
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::SerializedEvent;
-use cqrs_es::{Aggregate, DomainEvent, EventEnvelope};
-use domain::values::CustomerId;
+use cqrs_es::Aggregate;
+use domain::values::{CustomerId, ShipmentId};
 use domain::DomainError;
-use event_store::{AppendError, RecordedEvent};
+use event_store::aggregates;
+use event_store::{AggregateStore, AppendError, Loaded};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
-use crate::records;
+use crate::records::{self, Fate};
 use crate::request::CommandContext;
 use crate::AppState;
 
 /// How often a command is decided again after losing an optimistic-lock race.
 const MAX_ATTEMPTS: u32 = 12;
-
-/// An aggregate as loaded from its events.
-#[derive(Debug)]
-pub(crate) struct Loaded<A> {
-    pub(crate) aggregate: A,
-    /// The sequence of its last event (0: it has none).
-    pub(crate) version: i64,
-    /// The global position of its last event (0: none).
-    pub(crate) last_position: i64,
-}
 
 /// What a successful command answers, besides `version` and `position`.
 #[derive(Debug, Clone)]
@@ -83,6 +75,8 @@ impl Reply {
 pub(crate) struct Records {
     /// Claim this (lower-cased) email for this customer.
     pub(crate) email_claim: Option<(String, CustomerId)>,
+    /// Claim this end for the order of this shipment: cancelled, or dispatched.
+    pub(crate) fate: Option<(ShipmentId, Fate)>,
     /// The aggregate id was generated for this request: no events can exist yet, so the
     /// first attempt skips loading (a conflict, impossible in practice, still reloads).
     pub(crate) fresh: bool,
@@ -93,6 +87,8 @@ pub(crate) struct Records {
 enum Rollback {
     Append(AppendError),
     EmailTaken,
+    /// The order met the other end first.
+    FateTaken(Fate),
     KeyRecordedConcurrently,
 }
 
@@ -109,53 +105,23 @@ impl From<sqlx::Error> for Rollback {
 }
 
 impl AppState {
-    /// The aggregate `id` of type `A`, from its events.
-    pub(crate) async fn load<A: Aggregate>(&self, id: &str) -> Result<Loaded<A>, ApiError> {
-        let events = self.log.read_aggregate(A::TYPE, id, 0).await?;
-        self.fold(events)
+    /// The aggregate `id` of type `A`: its latest snapshot and the events after it.
+    pub(crate) async fn load<A>(&self, id: &str) -> Result<Loaded<A>, ApiError>
+    where
+        A: Aggregate + DeserializeOwned,
+    {
+        Ok(self.store.load::<A>(id).await?)
     }
 
     /// Several aggregates of type `A` in one round trip; those without events are absent.
-    pub(crate) async fn load_many<A: Aggregate>(
+    pub(crate) async fn load_many<A>(
         &self,
         ids: &[String],
-    ) -> Result<HashMap<String, Loaded<A>>, ApiError> {
-        let mut grouped: HashMap<String, Vec<RecordedEvent>> = HashMap::new();
-        for event in self.log.read_aggregates(A::TYPE, ids).await? {
-            grouped
-                .entry(event.aggregate_id.clone())
-                .or_default()
-                .push(event);
-        }
-        grouped
-            .into_iter()
-            .map(|(id, events)| Ok((id, self.fold(events)?)))
-            .collect()
-    }
-
-    fn fold<A: Aggregate>(&self, events: Vec<RecordedEvent>) -> Result<Loaded<A>, ApiError> {
-        let mut loaded = Loaded {
-            aggregate: A::default(),
-            version: 0,
-            last_position: 0,
-        };
-        for event in events {
-            loaded.version = event.sequence;
-            loaded.last_position = event.position;
-            let mut serialized = event.into_serialized().map_err(|e| {
-                ApiError::Internal(anyhow::Error::new(e).context("reading a stored event"))
-            })?;
-            for upcaster in self.upcasters.iter() {
-                if upcaster.can_upcast(&serialized.event_type, &serialized.event_version) {
-                    serialized = upcaster.upcast(serialized);
-                }
-            }
-            let envelope = EventEnvelope::<A>::try_from(serialized).map_err(|e| {
-                ApiError::Internal(anyhow::Error::new(e).context("decoding a stored event"))
-            })?;
-            loaded.aggregate.apply(envelope.payload);
-        }
-        Ok(loaded)
+    ) -> Result<HashMap<String, Loaded<A>>, ApiError>
+    where
+        A: Aggregate + DeserializeOwned,
+    {
+        Ok(self.store.load_many::<A>(ids).await?)
     }
 
     /// Answers a repeated request from its stored response, if `ctx` has a key used before.
@@ -181,7 +147,7 @@ impl AppState {
         records: Records,
     ) -> Result<Response, ApiError>
     where
-        A: Aggregate,
+        A: Aggregate + Serialize + DeserializeOwned,
         A::Command: Clone,
         A::Error: DomainError,
     {
@@ -206,7 +172,7 @@ impl AppState {
         records: Records,
     ) -> Result<Response, ApiError>
     where
-        A: Aggregate,
+        A: Aggregate + Serialize + DeserializeOwned,
         A::Command: Clone,
         A::Error: DomainError,
     {
@@ -224,11 +190,7 @@ impl AppState {
                 version,
                 last_position,
             } = if attempt == 0 && records.fresh {
-                Loaded {
-                    aggregate: A::default(),
-                    version: 0,
-                    last_position: 0,
-                }
+                Loaded::default()
             } else {
                 self.load::<A>(id).await?
             };
@@ -245,8 +207,15 @@ impl AppState {
                 .handle(command.clone(), services, &sink)
                 .await
                 .map_err(|e| ApiError::domain(&e))?;
-            let events = serialize::<A>(id, version, sink.collect().await, ctx)?;
+            let request = ctx.request_id.to_string();
+            let metadata = json!({ "correlation_id": request, "causation_id": request });
+            let events = aggregates::serialize::<A>(id, version, sink.collect().await, &metadata)
+                .map_err(|e| ApiError::Internal(e.into()))?;
             let new_version = version + i64::try_from(events.len()).unwrap_or(i64::MAX);
+            let snapshot = self
+                .store
+                .snapshot(id, &aggregate, version, new_version)
+                .map_err(|e| ApiError::Internal(e.into()))?;
 
             let (key, fingerprint, tx_reply, tx_records) = (
                 ctx.idempotency_key.clone(),
@@ -260,6 +229,14 @@ impl AppState {
                     Box::pin(async move {
                         let position = appended.positions.last().copied().unwrap_or(last_position);
                         let body = tx_reply.body(new_version, position);
+                        if let Some(snapshot) = snapshot {
+                            AggregateStore::save_snapshots(tx, &[(snapshot, position)]).await?;
+                        }
+                        if let Some((shipment, fate)) = tx_records.fate {
+                            if let Some(other) = records::claim_fate(tx, shipment, fate).await? {
+                                return Err(Rollback::FateTaken(other));
+                            }
+                        }
                         if let Some((email, customer)) = &tx_records.email_claim {
                             if !records::claim_email(tx, email, *customer).await? {
                                 return Err(Rollback::EmailTaken);
@@ -296,6 +273,12 @@ impl AppState {
                         detail: format!("another customer already has the email {email}"),
                     });
                 }
+                Err(Rollback::FateTaken(other)) => {
+                    return Err(ApiError::Domain {
+                        problem: domain::Problem::InvalidTransition,
+                        detail: other.refusal().to_owned(),
+                    });
+                }
                 Err(Rollback::KeyRecordedConcurrently) => {
                     return self.replay(ctx).await?.ok_or(ApiError::ConcurrencyConflict);
                 }
@@ -303,32 +286,4 @@ impl AppState {
         }
         Err(ApiError::ConcurrencyConflict)
     }
-}
-
-/// The events as the log stores them, numbered after `version`, with the request's
-/// correlation and causation.
-fn serialize<A: Aggregate>(
-    id: &str,
-    version: i64,
-    events: Vec<A::Event>,
-    ctx: &CommandContext,
-) -> Result<Vec<SerializedEvent>, ApiError> {
-    let request = ctx.request_id.to_string();
-    let metadata = json!({ "correlation_id": request, "causation_id": request });
-    let first = usize::try_from(version).unwrap_or_default() + 1;
-    events
-        .into_iter()
-        .enumerate()
-        .map(|(i, event)| {
-            Ok(SerializedEvent {
-                aggregate_id: id.to_owned(),
-                sequence: first + i,
-                aggregate_type: A::TYPE.to_owned(),
-                event_type: event.event_type(),
-                event_version: event.event_version(),
-                payload: serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.into()))?,
-                metadata: metadata.clone(),
-            })
-        })
-        .collect()
 }

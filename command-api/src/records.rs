@@ -2,7 +2,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use domain::values::CustomerId;
+use domain::values::{CustomerId, ShipmentId};
 use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -52,6 +52,55 @@ pub(crate) async fn claim_email(
         .execute(&mut *tx)
         .await?;
     Ok(true)
+}
+
+/// How an order's fulfilment ended before delivery: it was cancelled, or its shipment left.
+/// Only one can happen to an order (`order_fates`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fate {
+    Cancelled,
+    Dispatched,
+}
+
+impl Fate {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Cancelled => "CANCELLED",
+            Self::Dispatched => "DISPATCHED",
+        }
+    }
+
+    /// Why the other command is refused once this fate is claimed.
+    pub(crate) fn refusal(self) -> &'static str {
+        match self {
+            Self::Cancelled => "the order was cancelled: its shipment cannot be dispatched",
+            Self::Dispatched => "the order's shipment was dispatched: it cannot be cancelled",
+        }
+    }
+}
+
+/// Claims `fate` for the order whose shipment is `shipment`. `Ok(Some(other))`: the other
+/// fate was claimed first (a concurrent claim waits here until the other commits or rolls
+/// back).
+pub(crate) async fn claim_fate(
+    tx: &mut PgConnection,
+    shipment: ShipmentId,
+    fate: Fate,
+) -> Result<Option<Fate>, sqlx::Error> {
+    let held: String = sqlx::query_scalar(
+        "INSERT INTO order_fates (shipment_id, fate) VALUES ($1, $2)
+         ON CONFLICT (shipment_id) DO UPDATE SET fate = order_fates.fate
+         RETURNING fate",
+    )
+    .bind(shipment.as_uuid())
+    .bind(fate.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(match held.as_str() {
+        held if held == fate.as_str() => None,
+        "CANCELLED" => Some(Fate::Cancelled),
+        _ => Some(Fate::Dispatched),
+    })
 }
 
 /// A stored response, if `key` was used before.

@@ -1,16 +1,13 @@
 //! The state every route shares: one `Clone` struct of shared handles.
 
-use std::sync::Arc;
-
-use cqrs_es::persist::EventUpcaster;
 use domain::clock::SharedClock;
-use event_store::EventLog;
+use event_store::{AggregateStore, EventLog};
 
 #[derive(Clone)]
 pub struct AppState {
     pub(crate) log: EventLog,
     pub(crate) clock: SharedClock,
-    pub(crate) upcasters: Arc<Vec<Box<dyn EventUpcaster>>>,
+    pub(crate) store: AggregateStore,
 }
 
 impl std::fmt::Debug for AppState {
@@ -23,12 +20,16 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// Commands on `log`, with time from `clock` and the domain's upcasters.
+    /// Commands on `log`, with time from `clock`, the domain's upcasters and snapshots.
     pub fn new(log: EventLog, clock: SharedClock) -> Self {
         Self {
+            store: AggregateStore::new(
+                log.clone(),
+                domain::events::upcasters(),
+                domain::events::SNAPSHOTS,
+            ),
             log,
             clock,
-            upcasters: Arc::new(domain::events::upcasters()),
         }
     }
 }

@@ -79,6 +79,11 @@ pub const ALL: &[EventKind] = &[
     SHIPMENT_CANCELLED,
 ];
 
+/// The aggregates whose state is snapshotted, each with the version of its state's serde
+/// shape. Change an aggregate's fields and bump its number here: snapshots of another
+/// version are ignored (folded from events instead) and replaced as it is next written.
+pub const SNAPSHOTS: &[(&str, u32)] = &[(CUSTOMER, 1), (PRODUCT, 1), (ORDER, 1), (SHIPMENT, 1)];
+
 /// Older versions still readable, each with the upcaster that brings it to the current one.
 pub const SUPERSEDED: &[(EventKind, &str)] = &[(CUSTOMER_REGISTERED, "1")];
 

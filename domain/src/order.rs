@@ -316,6 +316,15 @@ impl Order {
         self.placed.as_ref().map_or(&[], |o| &o.history)
     }
 
+    /// Whether the order was ever confirmed: the fulfilment process reserves an order's
+    /// stock in the transaction that confirms it, so a confirmed order held its stock until
+    /// it shipped or was cancelled.
+    pub fn was_confirmed(&self) -> bool {
+        self.history()
+            .iter()
+            .any(|change| change.status == OrderStatus::Confirmed)
+    }
+
     pub fn payment(&self) -> Option<&Payment> {
         self.placed.as_ref().and_then(|o| o.payment.as_ref())
     }

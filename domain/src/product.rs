@@ -1,11 +1,12 @@
 //! Products: the catalog entry and its stock.
 //!
 //! Stock is `on_hand` (on the shelf) and `reserved` (promised to orders);
-//! `available = on_hand - reserved` is never negative. Reservations are keyed by order, so
-//! reserving, releasing and shipping are idempotent per order: the fulfilment process may
-//! repeat any of them after a crash without changing stock twice.
-
-use std::collections::{BTreeMap, BTreeSet};
+//! `available = on_hand - reserved` is never negative. The product keeps totals only, so
+//! its state (and its snapshot) stays the same size however many orders it has served:
+//! which orders hold stock, and how much, is the orders' own knowledge. Reserving,
+//! releasing and shipping are sent by the fulfilment process, which reacts to each order
+//! event exactly once (its effects commit with its checkpoint), with the quantities of the
+//! order's lines.
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
@@ -28,15 +29,7 @@ struct Defined {
     name: ProductName,
     price: Money,
     on_hand: u64,
-    reservations: BTreeMap<OrderId, u32>,
-    /// Orders whose reservation was released or shipped: reserving again changes nothing.
-    settled: BTreeSet<OrderId>,
-}
-
-impl Defined {
-    fn reserved(&self) -> u64 {
-        self.reservations.values().map(|&q| u64::from(q)).sum()
-    }
+    reserved: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,13 +51,15 @@ pub enum ProductCommand {
         order_id: OrderId,
         quantity: Quantity,
     },
-    /// Give an order's reserved stock back (order rejected or cancelled).
+    /// Give an order line's reserved stock back (order cancelled).
     Release {
         order_id: OrderId,
+        quantity: Quantity,
     },
-    /// An order's reserved stock leaves the shelf (shipment dispatched).
+    /// An order line's reserved stock leaves the shelf (shipment dispatched).
     Ship {
         order_id: OrderId,
+        quantity: Quantity,
     },
 }
 
@@ -110,6 +105,12 @@ pub enum ProductError {
     },
     #[error("restocking would exceed the stock a product can hold")]
     StockOverflow,
+    #[error("only {reserved} of {sku} reserved, {requested} to release or ship")]
+    NotReserved {
+        sku: Sku,
+        requested: u32,
+        reserved: u64,
+    },
 }
 
 impl DomainError for ProductError {
@@ -117,7 +118,9 @@ impl DomainError for ProductError {
         match self {
             Self::NotFound => Problem::NotFound,
             Self::SkuTaken(_) => Problem::SkuTaken,
-            Self::InsufficientStock { .. } | Self::StockOverflow => Problem::InvalidTransition,
+            Self::InsufficientStock { .. } | Self::StockOverflow | Self::NotReserved { .. } => {
+                Problem::InvalidTransition
+            }
         }
     }
 }
@@ -158,7 +161,7 @@ impl Product {
     }
 
     pub fn reserved(&self) -> u64 {
-        self.defined.as_ref().map_or(0, Defined::reserved)
+        self.defined.as_ref().map_or(0, |p| p.reserved)
     }
 
     pub fn available(&self) -> u64 {
@@ -172,6 +175,20 @@ impl Product {
             name: product.name.clone(),
             price: product.price,
         })
+    }
+}
+
+impl Defined {
+    /// `quantity` as released or shipped: it must be reserved.
+    fn reserved_for(&self, quantity: Quantity) -> Result<u32, ProductError> {
+        if self.reserved < u64::from(quantity.get()) {
+            return Err(ProductError::NotReserved {
+                sku: self.sku.clone(),
+                requested: quantity.get(),
+                reserved: self.reserved,
+            });
+        }
+        Ok(quantity.get())
     }
 }
 
@@ -221,12 +238,7 @@ impl Aggregate for Product {
                 ProductEvent::ProductRestocked { quantity }
             }
             (ProductCommand::Reserve { order_id, quantity }, Some(product)) => {
-                if product.reservations.contains_key(&order_id)
-                    || product.settled.contains(&order_id)
-                {
-                    return Ok(());
-                }
-                let available = product.on_hand - product.reserved();
+                let available = product.on_hand - product.reserved;
                 if available < u64::from(quantity.get()) {
                     return Err(ProductError::InsufficientStock {
                         sku: product.sku.clone(),
@@ -236,16 +248,16 @@ impl Aggregate for Product {
                 }
                 ProductEvent::StockReserved { order_id, quantity }
             }
-            (ProductCommand::Release { order_id }, Some(product)) => {
-                match product.reservations.get(&order_id) {
-                    Some(&quantity) => ProductEvent::StockReleased { order_id, quantity },
-                    None => return Ok(()),
+            (ProductCommand::Release { order_id, quantity }, Some(product)) => {
+                ProductEvent::StockReleased {
+                    order_id,
+                    quantity: product.reserved_for(quantity)?,
                 }
             }
-            (ProductCommand::Ship { order_id }, Some(product)) => {
-                match product.reservations.get(&order_id) {
-                    Some(&quantity) => ProductEvent::StockShipped { order_id, quantity },
-                    None => return Ok(()),
+            (ProductCommand::Ship { order_id, quantity }, Some(product)) => {
+                ProductEvent::StockShipped {
+                    order_id,
+                    quantity: product.reserved_for(quantity)?,
                 }
             }
         };
@@ -266,8 +278,7 @@ impl Aggregate for Product {
                 name,
                 price,
                 on_hand: stock.into(),
-                reservations: BTreeMap::new(),
-                settled: BTreeSet::new(),
+                reserved: 0,
             });
             return;
         }
@@ -280,16 +291,14 @@ impl Aggregate for Product {
             ProductEvent::ProductRestocked { quantity } => {
                 product.on_hand += u64::from(quantity.get());
             }
-            ProductEvent::StockReserved { order_id, quantity } => {
-                product.reservations.insert(order_id, quantity.get());
+            ProductEvent::StockReserved { quantity, .. } => {
+                product.reserved += u64::from(quantity.get());
             }
-            ProductEvent::StockReleased { order_id, .. } => {
-                product.reservations.remove(&order_id);
-                product.settled.insert(order_id);
+            ProductEvent::StockReleased { quantity, .. } => {
+                product.reserved = product.reserved.saturating_sub(u64::from(quantity));
             }
-            ProductEvent::StockShipped { order_id, quantity } => {
-                product.reservations.remove(&order_id);
-                product.settled.insert(order_id);
+            ProductEvent::StockShipped { quantity, .. } => {
+                product.reserved = product.reserved.saturating_sub(u64::from(quantity));
                 product.on_hand = product.on_hand.saturating_sub(u64::from(quantity));
             }
         }

@@ -98,6 +98,27 @@ impl EventLog {
     }
 }
 
+impl EventLog {
+    /// Appends events inside a transaction the caller holds and commits, for writers whose
+    /// other writes own the transaction (a process manager's checkpoint). The insert must
+    /// be the transaction's first write, for the same reason as in
+    /// [`EventLog::append_then`]; after the commit the caller calls [`EventLog::announce`].
+    /// A conflict aborts the transaction.
+    pub async fn append_within(
+        &self,
+        tx: &mut PgConnection,
+        events: &[SerializedEvent],
+    ) -> Result<Appended, AppendError> {
+        insert_events(tx, events).await
+    }
+
+    /// Wakes this process's log readers after a commit made with
+    /// [`EventLog::append_within`].
+    pub fn announce(&self) {
+        self.announcer.poke();
+    }
+}
+
 /// Inserts all events with one statement. `WITH ORDINALITY … ORDER BY` makes the identity
 /// column number them in the given order, so an aggregate's events get rising positions.
 async fn insert_events(

@@ -9,6 +9,8 @@
 //!
 //! - [`append`]: [`EventLog`], the one append path (one statement per append, returns
 //!   positions, optional further writes in the same transaction).
+//! - [`aggregates`]: [`AggregateStore`], aggregates loaded from their latest snapshot and
+//!   the events after it, and snapshotted as they are appended.
 //! - [`read`]: gapless reads across all aggregates ([`EventLog::read_after`]).
 //! - [`watch`] and `announce`: waking followers after commits without busy polling.
 //! - [`repository`]: [`PgEventRepository`], cqrs-es persistence over the log.
@@ -16,6 +18,7 @@
 //! - [`embedded`]: the embedded PostgreSQL server used when no `DATABASE_URL` is given.
 //! - `testing` (feature `testing`): a fresh database per test.
 
+pub mod aggregates;
 mod announce;
 pub mod append;
 pub mod embedded;
@@ -28,6 +31,7 @@ pub mod schema;
 pub mod testing;
 pub mod watch;
 
+pub use aggregates::{AggregateStore, LoadError, Loaded, Snapshot};
 pub use announce::EVENTS_CHANNEL;
 pub use append::{AppendError, Appended, EventLog};
 pub use event::RecordedEvent;

@@ -30,7 +30,7 @@ pub struct LogBatch {
     pub held_back: bool,
 }
 
-const COLUMNS: &str = "position, transaction_id, aggregate_type, aggregate_id, sequence, \
+pub(crate) const COLUMNS: &str = "position, transaction_id, aggregate_type, aggregate_id, sequence, \
                        event_type, event_version, payload, metadata, recorded_at";
 
 /// The oldest transaction still running: every transaction below it has finished, so the
@@ -193,7 +193,7 @@ impl EventLog {
 }
 
 /// Decodes the event whose columns (in `COLUMNS` order) start at index `at`.
-fn decode(row: &PgRow, at: usize) -> Result<RecordedEvent, sqlx::Error> {
+pub(crate) fn decode(row: &PgRow, at: usize) -> Result<RecordedEvent, sqlx::Error> {
     Ok(RecordedEvent {
         position: row.try_get(at)?,
         transaction_id: row.try_get(at + 1)?,

@@ -1,37 +1,47 @@
 //! The `order-fulfillment` process manager: drives an order's life after it is placed.
 //!
-//! It runs on the projector runtime (checkpoint, single owner, poison handling, status) and
-//! reacts to events by sending commands through cqrs-es:
-//! - `OrderPlaced`: reserve every line's stock; all reserved, confirm; one short, release
-//!   what was reserved and reject naming that sku;
+//! It runs on the projector runtime (single owner, fenced checkpoint, poison handling,
+//! status) and reacts to a whole batch of events at once:
+//! - `OrderPlaced`: every line in stock, reserve them all and confirm; one short, reject
+//!   naming that sku (nothing is reserved);
 //! - `OrderPaid`: create the shipment (UUIDv5 of the order) with address and lines;
 //! - `ShipmentDispatched`: the order is shipped and its reserved stock leaves the shelf;
 //! - `ShipmentDelivered`: the order is delivered;
-//! - `OrderCancelled`: release the stock; cancel a pending shipment.
+//! - `OrderCancelled`: release the stock a confirmed order held; cancel a pending shipment.
 //!
-//! Its commands cannot share a transaction with its checkpoint, so after a crash a batch is
-//! reacted to again. Every command is idempotent by construction (reservations keyed by
-//! order, settled orders remembered, a deterministic shipment id, repeats of confirm,
-//! reject, ship and deliver change nothing), so a replay leaves stock and orders exactly as
-//! one pass would. Stock checks happen in the product aggregate under optimistic
-//! concurrency: conflicts are retried, never decided on a stale read. Commands' events carry
-//! the triggering event's position as `causation_id` and its `correlation_id`.
+//! **Exactly once by construction.** The aggregates a batch touches are loaded once
+//! (snapshot and tail, one statement per aggregate type), every reaction is decided by
+//! the aggregates themselves in log order on that in-memory state, and all the follow-up
+//! events are appended in the batch's own transaction, with the checkpoint. A crash
+//! anywhere loses the whole batch or nothing; a reaction is never repeated. An API command
+//! that wrote one of those aggregates meanwhile makes the append conflict: the transaction
+//! rolls back and the runtime runs the batch again on fresh state.
+//!
+//! Decisions read each aggregate's current state, which may already include later events
+//! (an order cancelled after it was placed): an order that is no longer `PLACED` is not
+//! reserved for, a cancelled order gets no shipment, and a cancelled order releases only
+//! if it was confirmed (reservation and confirmation commit together). Events carry the
+//! triggering event's position as `causation_id` and its `correlation_id`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
 
-use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{Aggregate, AggregateContext, AggregateError, CqrsFramework, EventStore};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::SerializedEvent;
+use cqrs_es::Aggregate;
 use domain::clock::SharedClock;
+use domain::order::OrderLine;
 use domain::shipment::ShipmentLine;
 use domain::values::{OrderId, ShipmentId};
 use domain::{
-    Order, OrderCommand, OrderError, OrderEvent, Product, ProductCommand, ProductError, Shipment,
-    ShipmentCommand, ShipmentError, ShipmentEvent,
+    Order, OrderCommand, OrderError, OrderEvent, OrderStatus, Product, ProductCommand, Shipment,
+    ShipmentCommand, ShipmentError, ShipmentEvent, ShipmentStatus,
 };
-use event_store::{EventLog, PgEventRepository};
+use event_store::{aggregates, AggregateStore, EventLog, Loaded};
 use futures_util::future::BoxFuture;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
 use sqlx::PgConnection;
 
 use crate::decode::{Envelope, Event};
@@ -40,16 +50,9 @@ use crate::runtime::{Changed, Projection};
 /// Its name in status listings.
 pub const NAME: &str = "order-fulfillment";
 
-/// How often a command that lost an optimistic-lock race is decided again.
-const MAX_ATTEMPTS: u32 = 20;
-
-/// The most log events one batch spans: each reaction costs a few commands, and after a
-/// crash the batch since the last checkpoint is reacted to again.
-const BATCH_LIMIT: u32 = 20;
-
 #[derive(Clone)]
 pub struct OrderFulfillment {
-    log: EventLog,
+    store: AggregateStore,
     clock: SharedClock,
 }
 
@@ -72,19 +75,21 @@ impl Projection for OrderFulfillment {
         &[]
     }
 
-    fn batch_limit(&self) -> Option<u32> {
-        Some(BATCH_LIMIT)
+    fn appends_events(&self) -> bool {
+        true
     }
 
     fn apply<'a>(
         &'a self,
-        _tx: &'a mut PgConnection,
+        tx: &'a mut PgConnection,
         events: &'a [Envelope],
     ) -> BoxFuture<'a, anyhow::Result<Changed>> {
         Box::pin(async move {
-            for envelope in events {
-                self.react(envelope).await?;
+            let mut batch = self.load(events).await?;
+            for cause in events {
+                batch.react(cause, &self.clock).await?;
             }
+            batch.append(tx, &self.store).await?;
             Ok(Changed::new())
         })
     }
@@ -92,258 +97,375 @@ impl Projection for OrderFulfillment {
 
 impl OrderFulfillment {
     pub fn new(log: EventLog, clock: SharedClock) -> Self {
-        Self { log, clock }
+        let store = AggregateStore::new(log, domain::events::upcasters(), domain::events::SNAPSHOTS);
+        Self { store, clock }
     }
 
-    async fn react(&self, cause: &Envelope) -> anyhow::Result<()> {
+    /// Every aggregate the reactions to `events` read or write, in three statements.
+    async fn load(&self, events: &[Envelope]) -> anyhow::Result<Batch> {
+        let mut shipment_ids = BTreeSet::new();
+        let mut order_ids = BTreeSet::new();
+        for cause in events {
+            match &cause.event {
+                Event::Order(_) => {
+                    order_ids.insert(cause.aggregate_id.clone());
+                    let order_id: OrderId = parse_id(&cause.aggregate_id)?;
+                    shipment_ids.insert(ShipmentId::for_order(order_id).to_string());
+                }
+                Event::Shipment(_) => {
+                    shipment_ids.insert(cause.aggregate_id.clone());
+                }
+                _ => {}
+            }
+        }
+        let shipments = Working::<Shipment>::load(&self.store, shipment_ids).await?;
+        order_ids.extend(
+            shipments
+                .states
+                .values()
+                .filter_map(|s| s.aggregate.order_id())
+                .map(|id| id.to_string()),
+        );
+        let orders = Working::<Order>::load(&self.store, order_ids).await?;
+        let skus = orders
+            .states
+            .values()
+            .flat_map(|o| o.aggregate.lines().iter().map(|l| l.sku.to_string()))
+            .collect();
+        let products = Working::<Product>::load(&self.store, skus).await?;
+        Ok(Batch {
+            orders,
+            shipments,
+            products,
+            appended: Vec::new(),
+        })
+    }
+}
+
+/// One batch's aggregates as loaded, and the events decided for them so far, in the
+/// order they were decided.
+struct Batch {
+    orders: Working<Order>,
+    shipments: Working<Shipment>,
+    products: Working<Product>,
+    appended: Vec<SerializedEvent>,
+}
+
+impl Batch {
+    async fn react(&mut self, cause: &Envelope, clock: &SharedClock) -> anyhow::Result<()> {
+        let metadata = metadata(cause);
+        let mut ctx = Reaction {
+            batch: self,
+            clock,
+            metadata: &metadata,
+        };
         match &cause.event {
-            Event::Order(OrderEvent::OrderPlaced {
-                order_id, lines, ..
-            }) => {
-                let mut short = None;
-                for line in lines {
-                    let reserve = ProductCommand::Reserve {
-                        order_id: *order_id,
-                        quantity: line.quantity,
-                    };
-                    match self
-                        .execute::<Product>(line.sku.as_str(), reserve, (), cause)
-                        .await?
-                    {
-                        Ok(()) => {}
-                        Err(ProductError::InsufficientStock { sku, .. }) => {
-                            short = Some(sku);
-                            break;
-                        }
-                        Err(error) => {
-                            anyhow::bail!("reserving {} for order {order_id}: {error}", line.sku)
-                        }
-                    }
-                }
-                let oid = order_id.to_string();
-                match short {
-                    None => allow_transition(
-                        self.execute::<Order>(
-                            &oid,
-                            OrderCommand::Confirm,
-                            self.clock.clone(),
-                            cause,
-                        )
-                        .await?,
-                    )?,
-                    Some(sku) => {
-                        for line in lines {
-                            let release = ProductCommand::Release {
-                                order_id: *order_id,
-                            };
-                            self.execute::<Product>(line.sku.as_str(), release, (), cause)
-                                .await?
-                                .map_err(anyhow::Error::new)?;
-                        }
-                        allow_transition(
-                            self.execute::<Order>(
-                                &oid,
-                                OrderCommand::Reject { sku },
-                                self.clock.clone(),
-                                cause,
-                            )
-                            .await?,
-                        )?;
-                    }
-                }
-            }
+            Event::Order(OrderEvent::OrderPlaced { order_id, .. }) => ctx.placed(*order_id).await,
             Event::Order(OrderEvent::OrderPaid { .. }) => {
-                let order_id: OrderId = cause
-                    .aggregate_id
-                    .parse()
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                let order = self.load::<Order>(&cause.aggregate_id).await?;
-                let (Some(address_id), Some(address)) = (
-                    order.shipping_address_id(),
-                    order.shipping_address().cloned(),
-                ) else {
-                    anyhow::bail!("paid order {order_id} was never placed");
-                };
-                let shipment_id = ShipmentId::for_order(order_id);
-                let lines = order
-                    .lines()
-                    .iter()
-                    .map(|l| ShipmentLine {
-                        sku: l.sku.clone(),
-                        product_name: l.product_name.clone(),
-                        quantity: l.quantity,
-                    })
-                    .collect();
-                let create = ShipmentCommand::Create {
-                    shipment_id,
-                    order_id,
-                    address_id,
-                    address,
-                    lines,
-                };
-                self.execute::<Shipment>(
-                    &shipment_id.to_string(),
-                    create,
-                    self.clock.clone(),
-                    cause,
-                )
-                .await?
-                .map_err(anyhow::Error::new)?;
-            }
-            Event::Shipment(ShipmentEvent::ShipmentDispatched { .. }) => {
-                let order_id = self.order_of_shipment(&cause.aggregate_id).await?;
-                let shipment_id: ShipmentId = cause
-                    .aggregate_id
-                    .parse()
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                let oid = order_id.to_string();
-                allow_transition(
-                    self.execute::<Order>(
-                        &oid,
-                        OrderCommand::MarkShipped { shipment_id },
-                        self.clock.clone(),
-                        cause,
-                    )
-                    .await?,
-                )?;
-                // The goods left: their reserved stock leaves the shelf, whatever the order says.
-                for line in self.load::<Order>(&oid).await?.lines() {
-                    let ship = ProductCommand::Ship { order_id };
-                    self.execute::<Product>(line.sku.as_str(), ship, (), cause)
-                        .await?
-                        .map_err(anyhow::Error::new)?;
-                }
-            }
-            Event::Shipment(ShipmentEvent::ShipmentDelivered { .. }) => {
-                let order_id = self.order_of_shipment(&cause.aggregate_id).await?;
-                let deliver = OrderCommand::MarkDelivered;
-                allow_transition(
-                    self.execute::<Order>(
-                        &order_id.to_string(),
-                        deliver,
-                        self.clock.clone(),
-                        cause,
-                    )
-                    .await?,
-                )?;
+                ctx.paid(parse_id(&cause.aggregate_id)?).await
             }
             Event::Order(OrderEvent::OrderCancelled { .. }) => {
-                let order_id: OrderId = cause
-                    .aggregate_id
-                    .parse()
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                for line in self.load::<Order>(&cause.aggregate_id).await?.lines() {
-                    let release = ProductCommand::Release { order_id };
-                    self.execute::<Product>(line.sku.as_str(), release, (), cause)
-                        .await?
-                        .map_err(anyhow::Error::new)?;
-                }
-                let shipment = ShipmentId::for_order(order_id).to_string();
-                match self
-                    .execute::<Shipment>(
-                        &shipment,
-                        ShipmentCommand::Cancel,
-                        self.clock.clone(),
-                        cause,
-                    )
-                    .await?
-                {
-                    // No shipment yet, or one already on its way: nothing to cancel.
-                    Ok(())
-                    | Err(ShipmentError::NotFound | ShipmentError::InvalidTransition { .. }) => {}
-                    Err(error) => return Err(error.into()),
-                }
+                ctx.cancelled(parse_id(&cause.aggregate_id)?).await
             }
-            _ => {}
+            Event::Shipment(ShipmentEvent::ShipmentDispatched { .. }) => {
+                ctx.dispatched(parse_id(&cause.aggregate_id)?).await
+            }
+            Event::Shipment(ShipmentEvent::ShipmentDelivered { .. }) => {
+                ctx.delivered(parse_id(&cause.aggregate_id)?).await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Appends every decided event with one statement, as the first write of `tx`, and the
+    /// snapshots they made due.
+    async fn append(self, tx: &mut PgConnection, store: &AggregateStore) -> anyhow::Result<()> {
+        if self.appended.is_empty() {
+            return Ok(());
+        }
+        let appended = store.log().append_within(tx, &self.appended).await?;
+        let mut snapshots = self.orders.snapshots(store)?;
+        snapshots.extend(self.shipments.snapshots(store)?);
+        snapshots.extend(self.products.snapshots(store)?);
+        let snapshots = aggregates::positioned(snapshots, &self.appended, &appended)
+            .ok_or_else(|| anyhow::anyhow!("a snapshot without its event in the batch"))?;
+        AggregateStore::save_snapshots(tx, &snapshots).await?;
+        Ok(())
+    }
+}
+
+/// Reacting to one event within a batch.
+struct Reaction<'a> {
+    batch: &'a mut Batch,
+    clock: &'a SharedClock,
+    metadata: &'a Value,
+}
+
+impl Reaction<'_> {
+    fn order(&self, order_id: OrderId) -> Option<&Order> {
+        self.batch.orders.get(&order_id.to_string())
+    }
+
+    async fn order_command(
+        &mut self,
+        order_id: OrderId,
+        command: OrderCommand,
+    ) -> anyhow::Result<()> {
+        let outcome = self
+            .batch
+            .orders
+            .decide(
+                &order_id.to_string(),
+                command,
+                self.clock,
+                self.metadata,
+                &mut self.batch.appended,
+            )
+            .await?;
+        match outcome {
+            Ok(()) | Err(OrderError::InvalidTransition { .. }) => Ok(()),
+            Err(error) => Err(anyhow::Error::new(error).context(format!("order {order_id}"))),
+        }
+    }
+
+    async fn product_command(&mut self, line: &OrderLine, command: ProductCommand) -> anyhow::Result<()> {
+        self.batch
+            .products
+            .decide(line.sku.as_str(), command, &(), self.metadata, &mut self.batch.appended)
+            .await?
+            .map_err(|error| anyhow::Error::new(error).context(format!("product {}", line.sku)))
+    }
+
+    async fn placed(&mut self, order_id: OrderId) -> anyhow::Result<()> {
+        let Some(order) = self.order(order_id) else {
+            anyhow::bail!("order {order_id} has no events");
+        };
+        if order.status() != Some(OrderStatus::Placed) {
+            return Ok(()); // moved on (cancelled) before it was reacted to
+        }
+        let lines = order.lines().to_vec();
+        let short = lines.iter().find(|line| {
+            self.batch
+                .products
+                .get(line.sku.as_str())
+                .is_none_or(|p| p.available() < u64::from(line.quantity.get()))
+        });
+        if let Some(line) = short {
+            let sku = line.sku.clone();
+            return self.order_command(order_id, OrderCommand::Reject { sku }).await;
+        }
+        for line in &lines {
+            let reserve = ProductCommand::Reserve {
+                order_id,
+                quantity: line.quantity,
+            };
+            self.product_command(line, reserve).await?;
+        }
+        self.order_command(order_id, OrderCommand::Confirm).await
+    }
+
+    async fn paid(&mut self, order_id: OrderId) -> anyhow::Result<()> {
+        let Some(order) = self.order(order_id) else {
+            anyhow::bail!("paid order {order_id} has no events");
+        };
+        if order.status() == Some(OrderStatus::Cancelled) {
+            return Ok(()); // cancelled after payment: nothing will ship
+        }
+        let (Some(address_id), Some(address)) = (
+            order.shipping_address_id(),
+            order.shipping_address().cloned(),
+        ) else {
+            anyhow::bail!("paid order {order_id} was never placed");
+        };
+        let shipment_id = ShipmentId::for_order(order_id);
+        let lines = order
+            .lines()
+            .iter()
+            .map(|l| ShipmentLine {
+                sku: l.sku.clone(),
+                product_name: l.product_name.clone(),
+                quantity: l.quantity,
+            })
+            .collect();
+        let create = ShipmentCommand::Create {
+            shipment_id,
+            order_id,
+            address_id,
+            address,
+            lines,
+        };
+        self.batch
+            .shipments
+            .decide(
+                &shipment_id.to_string(),
+                create,
+                self.clock,
+                self.metadata,
+                &mut self.batch.appended,
+            )
+            .await?
+            .map_err(|e| anyhow::Error::new(e).context(format!("shipment of order {order_id}")))
+    }
+
+    async fn dispatched(&mut self, shipment_id: ShipmentId) -> anyhow::Result<()> {
+        let order_id = self.order_of(shipment_id)?;
+        let Some(order) = self.order(order_id) else {
+            anyhow::bail!("order {order_id} of shipment {shipment_id} has no events");
+        };
+        match order.status() {
+            Some(OrderStatus::Paid) => {}
+            Some(OrderStatus::Cancelled) => {
+                // Only possible for shipments dispatched before cancel and dispatch were
+                // made exclusive (order_fates): its stock was released at the cancel.
+                tracing::warn!(%order_id, %shipment_id, "a cancelled order's shipment was dispatched");
+                return Ok(());
+            }
+            _ => return Ok(()),
+        }
+        let lines = order.lines().to_vec();
+        self.order_command(order_id, OrderCommand::MarkShipped { shipment_id })
+            .await?;
+        for line in &lines {
+            let ship = ProductCommand::Ship {
+                order_id,
+                quantity: line.quantity,
+            };
+            self.product_command(line, ship).await?;
         }
         Ok(())
     }
 
-    async fn order_of_shipment(&self, shipment_id: &str) -> anyhow::Result<OrderId> {
-        self.load::<Shipment>(shipment_id)
-            .await?
-            .order_id()
-            .ok_or_else(|| anyhow::anyhow!("shipment {shipment_id} was never created"))
-    }
-
-    fn store<A: Aggregate>(&self) -> PersistedEventStore<PgEventRepository, A> {
-        PersistedEventStore::new_event_store(PgEventRepository::new(self.log.clone()))
-            .with_upcasters(domain::events::upcasters())
-    }
-
-    async fn load<A: Aggregate>(&self, id: &str) -> anyhow::Result<A> {
-        let mut context = self
-            .store::<A>()
-            .load_aggregate(id)
+    async fn delivered(&mut self, shipment_id: ShipmentId) -> anyhow::Result<()> {
+        let order_id = self.order_of(shipment_id)?;
+        self.order_command(order_id, OrderCommand::MarkDelivered)
             .await
-            .map_err(|e| anyhow::anyhow!("loading {} {id}: {e}", A::TYPE))?;
-        Ok(std::mem::take(context.aggregate()))
     }
 
-    /// Sends `command`; `Ok(Err(_))` is the aggregate's refusal, `Err(_)` a failure to run
-    /// it at all. Lost optimistic-lock races are decided again.
-    async fn execute<A>(
-        &self,
-        id: &str,
-        command: A::Command,
-        services: A::Services,
-        cause: &Envelope,
-    ) -> anyhow::Result<Result<(), A::Error>>
-    where
-        A: Aggregate + 'static,
-        A::Command: Clone,
-        A::Services: Clone,
-        A::Error: Send + Sync + 'static,
-    {
-        let correlation = cause
-            .correlation_id
-            .clone()
-            .unwrap_or_else(|| format!("event:{}", cause.position));
-        let metadata = HashMap::from([
-            ("correlation_id".to_owned(), correlation),
-            (
-                "causation_id".to_owned(),
-                format!("event:{}", cause.position),
-            ),
-        ]);
-        let cqrs = CqrsFramework::new(self.store::<A>(), vec![], services);
-        for attempt in 1..=MAX_ATTEMPTS {
-            match cqrs
-                .execute_with_metadata(id, command.clone(), metadata.clone())
-                .await
-            {
-                Ok(()) => return Ok(Ok(())),
-                Err(AggregateError::UserError(error)) => return Ok(Err(error)),
-                Err(AggregateError::AggregateConflict) => {
-                    tokio::time::sleep(Duration::from_millis(
-                        u64::from(attempt.min(10)) * fastrand_ms(),
-                    ))
-                    .await;
-                }
-                Err(error) => anyhow::bail!("{} {id}: {error}", A::TYPE),
+    async fn cancelled(&mut self, order_id: OrderId) -> anyhow::Result<()> {
+        let Some(order) = self.order(order_id) else {
+            anyhow::bail!("cancelled order {order_id} has no events");
+        };
+        if order.was_confirmed() {
+            for line in order.lines().to_vec() {
+                let release = ProductCommand::Release {
+                    order_id,
+                    quantity: line.quantity,
+                };
+                self.product_command(&line, release).await?;
             }
         }
-        anyhow::bail!("{} {id}: concurrent writers kept colliding", A::TYPE)
+        let shipment_id = ShipmentId::for_order(order_id);
+        let pending = self
+            .batch
+            .shipments
+            .get(&shipment_id.to_string())
+            .and_then(Shipment::status)
+            == Some(ShipmentStatus::Pending);
+        if pending {
+            let outcome = self
+                .batch
+                .shipments
+                .decide(
+                    &shipment_id.to_string(),
+                    ShipmentCommand::Cancel,
+                    self.clock,
+                    self.metadata,
+                    &mut self.batch.appended,
+                )
+                .await?;
+            match outcome {
+                Ok(()) | Err(ShipmentError::InvalidTransition { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn order_of(&self, shipment_id: ShipmentId) -> anyhow::Result<OrderId> {
+        self.batch
+            .shipments
+            .get(&shipment_id.to_string())
+            .and_then(Shipment::order_id)
+            .ok_or_else(|| anyhow::anyhow!("shipment {shipment_id} was never created"))
     }
 }
 
-/// A small random backoff unit in milliseconds (1..=3), without a RNG dependency.
-fn fastrand_ms() -> u64 {
-    u64::from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos())
-            % 3,
-    ) + 1
+/// The aggregates of one type that a batch loaded, as the batch's decisions leave them.
+struct Working<A: Aggregate> {
+    states: HashMap<String, Loaded<A>>,
+    /// The aggregates this batch appended to, with their version as loaded.
+    written: HashMap<String, i64>,
 }
 
-/// An order that moved on (cancelled while being confirmed, say) refuses the follow-up: that
-/// is an expected outcome, not a failure.
-fn allow_transition(result: Result<(), OrderError>) -> anyhow::Result<()> {
-    match result {
-        Ok(()) | Err(OrderError::InvalidTransition { .. }) => Ok(()),
-        Err(error) => Err(error.into()),
+impl<A> Working<A>
+where
+    A: Aggregate + Serialize + DeserializeOwned,
+{
+    async fn load(store: &AggregateStore, ids: BTreeSet<String>) -> anyhow::Result<Self> {
+        let ids: Vec<String> = ids.into_iter().collect();
+        Ok(Self {
+            states: store.load_many::<A>(&ids).await?,
+            written: HashMap::new(),
+        })
     }
+
+    /// The aggregate as decided so far (`None`: it has no events).
+    fn get(&self, id: &str) -> Option<&A> {
+        self.states
+            .get(id)
+            .filter(|loaded| loaded.version > 0)
+            .map(|loaded| &loaded.aggregate)
+    }
+
+    /// Decides `command` on aggregate `id`; its events are applied here and added to
+    /// `appended`. `Ok(Err(_))` is the aggregate's refusal.
+    async fn decide(
+        &mut self,
+        id: &str,
+        command: A::Command,
+        services: &A::Services,
+        metadata: &Value,
+        appended: &mut Vec<SerializedEvent>,
+    ) -> anyhow::Result<Result<(), A::Error>> {
+        let loaded = self.states.entry(id.to_owned()).or_default();
+        let sink = EventSink::default();
+        if let Err(refusal) = loaded.aggregate.handle(command, services, &sink).await {
+            return Ok(Err(refusal));
+        }
+        let events = aggregates::serialize::<A>(id, loaded.version, sink.collect().await, metadata)?;
+        if !events.is_empty() {
+            self.written.entry(id.to_owned()).or_insert(loaded.version);
+            loaded.version += i64::try_from(events.len())?;
+            appended.extend(events);
+        }
+        Ok(Ok(()))
+    }
+
+    /// The snapshots the batch's appends make due.
+    fn snapshots(&self, store: &AggregateStore) -> anyhow::Result<Vec<aggregates::Snapshot>> {
+        let mut due = Vec::new();
+        for (id, &from) in &self.written {
+            if let Some(loaded) = self.states.get(id) {
+                due.extend(store.snapshot(id, &loaded.aggregate, from, loaded.version)?);
+            }
+        }
+        Ok(due)
+    }
+}
+
+/// A follow-up event's metadata: the trigger's correlation, and the trigger as cause.
+fn metadata(cause: &Envelope) -> Value {
+    let causation = format!("event:{}", cause.position);
+    let correlation = cause.correlation_id.clone().unwrap_or_else(|| causation.clone());
+    json!({ "correlation_id": correlation, "causation_id": causation })
+}
+
+fn parse_id<T: std::str::FromStr>(id: &str) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    id.parse()
+        .map_err(|e| anyhow::anyhow!("aggregate id {id:?}: {e}"))
 }
 
 /// Shares one process manager between runtimes in tests and `oms serve`.

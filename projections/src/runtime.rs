@@ -8,6 +8,9 @@
 //!   that raced another writer (a lost lock) changes nothing.
 //! - **Announced**: the same transaction notifies live readers of the new checkpoint and
 //!   the view rows the batch changed ([`crate::notify`]).
+//! - **Follow-up events**: a projection that appends events (a process manager) does so
+//!   in the batch transaction, so its effects are exactly once too; a conflict with a
+//!   concurrent command rolls the batch back and it is decided again on fresh state.
 //! - **Poison events**: a batch that fails is retried with backoff; after `max_attempts`
 //!   the projection stops in state `FAILED` with `last_error`. Other projections go on. A
 //!   restart retries it. A database that cannot be reached is waited for, not poison.
@@ -17,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cqrs_es::persist::EventUpcaster;
-use event_store::{EventLog, LogFilter, LogPosition};
+use event_store::{AppendError, EventLog, LogFilter, LogPosition};
 use futures_util::future::BoxFuture;
 use sqlx::{Connection, PgConnection};
 use tokio::sync::watch;
@@ -38,12 +41,11 @@ pub trait Projection: Send + Sync + 'static {
     /// this order, the order a live batch takes them, so the two never deadlock).
     fn tables(&self) -> &'static [&'static str];
 
-    /// The most log events one of its batches may span, when that must be fewer than the
-    /// runtime's `batch_size`: a process manager, whose every event costs commands outside
-    /// the batch's transaction, keeps batches short so that a crash or a failed attempt
-    /// redoes little and its checkpoint moves steadily.
-    fn batch_limit(&self) -> Option<u32> {
-        None
+    /// Whether its batches append events to the log (a process manager's follow-ups, with
+    /// [`EventLog::append_within`] as the batch transaction's first write): the runtime
+    /// then wakes the process's log readers after each commit.
+    fn appends_events(&self) -> bool {
+        false
     }
 
     /// Applies a batch, in order, inside `tx`; the runtime advances the checkpoint in the
@@ -235,11 +237,7 @@ impl Runtime {
                 return Ended::Failed(anyhow::Error::new(error).context("listening for new events"))
             }
         };
-        let batch_size = projection
-            .batch_limit()
-            .map_or(self.options.batch_size, |limit| {
-                limit.clamp(1, self.options.batch_size)
-            });
+        let batch_size = self.options.batch_size;
         let mut failures = 0;
         loop {
             if *shutdown.borrow() {
@@ -273,6 +271,12 @@ impl Runtime {
                     failures = 0;
                 }
                 Ok(false) => return Ended::LostOwnership,
+                Err(error) if is_conflict(&error) => {
+                    // A command wrote an aggregate the batch appends to: decide again on
+                    // fresh state. Not a failure of the batch, however often it happens.
+                    tracing::debug!(projection = name, "batch conflicted with a command; retrying");
+                    tokio::time::sleep(Duration::from_millis(fastrand::u64(1..=10))).await;
+                }
                 Err(error) if is_unreachable(&error) => {
                     tracing::warn!(
                         projection = name,
@@ -336,6 +340,9 @@ impl Runtime {
         }
         crate::notify::within(&mut tx, projection.name(), to, &changed).await?;
         tx.commit().await?;
+        if projection.appends_events() {
+            self.log.announce();
+        }
         Ok(true)
     }
 }
@@ -359,6 +366,13 @@ pub(crate) fn decode_for(
             })
         })
         .collect()
+}
+
+/// The batch's own append lost an optimistic-lock race (see [`Projection::appends_events`]).
+fn is_conflict(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| matches!(cause.downcast_ref::<AppendError>(), Some(AppendError::Conflict)))
 }
 
 fn is_unreachable(error: &anyhow::Error) -> bool {

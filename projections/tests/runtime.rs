@@ -129,7 +129,11 @@ async fn keeps_read_models_current_and_reports_status() {
         (),
     )
     .await;
-    run::<Product>(&log, "A", ProductCommand::Ship { order_id: order }, ()).await;
+    let ship = ProductCommand::Ship {
+        order_id: order,
+        quantity: Quantity::new(4).expect("q"),
+    };
+    run::<Product>(&log, "A", ship, ()).await;
     let current = wait_for(&log, "products", |s| s.lag == 0).await;
     assert_eq!(current.position, current.head_position);
     assert_eq!(

@@ -37,6 +37,7 @@ pub(crate) async fn register(
     let records = Records {
         email_claim: Some((email.normalized().to_owned(), customer_id)),
         fresh: true,
+        ..Records::default()
     };
     let command = CustomerCommand::Register {
         customer_id,
@@ -108,7 +109,7 @@ pub(crate) async fn change_email(
     let email_owner = crate::records::email_owner(&state, email.normalized()).await?;
     let records = Records {
         email_claim: Some((email.normalized().to_owned(), customer_id)),
-        fresh: false,
+        ..Records::default()
     };
     let command = CustomerCommand::ChangeEmail { email, email_owner };
     state

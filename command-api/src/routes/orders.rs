@@ -6,12 +6,13 @@ use axum::extract::State;
 use axum::response::Response;
 use domain::input::{CancelOrderInput, PayOrderInput, PlaceOrderInput};
 use domain::order::PlaceOrder;
-use domain::values::OrderId;
+use domain::values::{OrderId, ShipmentId};
 use domain::{Customer, Order, OrderCommand, OrderStatus, Product};
 
 use super::path_uuid;
 use crate::error::ApiError;
 use crate::execute::{Records, Reply};
+use crate::records::Fate;
 #[allow(unused_imports)]
 use crate::openapi::{CommandResponse, Problem};
 use crate::request::{CommandRequest, PathId};
@@ -122,7 +123,7 @@ pub(crate) async fn pay(
     responses(
         (status = 200, description = "Cancelled; `status` is CANCELLED", body = CommandResponse),
         (status = 404, description = "`not-found`: no such order, or a malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid-transition`: the order is SHIPPED, DELIVERED, REJECTED or CANCELLED", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid-transition`: the order is SHIPPED, DELIVERED, REJECTED or CANCELLED, or its shipment was dispatched", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn cancel(
@@ -140,7 +141,10 @@ pub(crate) async fn cancel(
             OrderCommand::Cancel { reason },
             &state.clock,
             reply,
-            Records::default(),
+            Records {
+                fate: Some((ShipmentId::for_order(order_id), Fate::Cancelled)),
+                ..Records::default()
+            },
         )
         .await
 }

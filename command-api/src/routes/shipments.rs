@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::path_uuid;
 use crate::error::ApiError;
 use crate::execute::{Records, Reply};
+use crate::records::Fate;
 #[allow(unused_imports)]
 use crate::openapi::{CommandResponse, Problem};
 use crate::request::{CommandRequest, PathId};
@@ -24,7 +25,7 @@ use crate::AppState;
     responses(
         (status = 200, description = "Dispatched; `status` is DISPATCHED", body = CommandResponse),
         (status = 404, description = "`not-found`: no such shipment, or a malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid-transition`: the shipment is not PENDING", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid-transition`: the shipment is not PENDING, or its order was cancelled", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn dispatch(
@@ -39,6 +40,10 @@ pub(crate) async fn dispatch(
         carrier,
         tracking_number,
     };
+    let records = Records {
+        fate: Some((shipment_id, Fate::Dispatched)),
+        ..Records::default()
+    };
     state
         .execute::<Shipment>(
             &request.context,
@@ -46,7 +51,7 @@ pub(crate) async fn dispatch(
             command,
             &state.clock,
             reply,
-            Records::default(),
+            records,
         )
         .await
 }

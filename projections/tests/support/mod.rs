@@ -212,7 +212,14 @@ pub async fn generate(world: &World, orders: usize) -> (Vec<CustomerId>, Vec<Ord
                     .expect("reject");
                 for line in &lines {
                     world
-                        .run::<Product>(line.sku.as_str(), ProductCommand::Release { order_id }, ())
+                        .run::<Product>(
+                            line.sku.as_str(),
+                            ProductCommand::Release {
+                                order_id,
+                                quantity: line.quantity,
+                            },
+                            (),
+                        )
                         .await
                         .expect("release");
                 }
