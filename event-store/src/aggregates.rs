@@ -124,7 +124,10 @@ impl AggregateStore {
     }
 
     /// Several aggregates of type `A` in one round trip; those without events are absent.
-    pub async fn load_many<A>(&self, ids: &[String]) -> Result<HashMap<String, Loaded<A>>, LoadError>
+    pub async fn load_many<A>(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, Loaded<A>>, LoadError>
     where
         A: Aggregate + DeserializeOwned,
     {
@@ -237,8 +240,16 @@ impl AggregateStore {
             return Ok(());
         }
         let n = snapshots.len();
-        let (mut types, mut ids, mut schemas) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        let (mut sequences, mut positions, mut states) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut types, mut ids, mut schemas) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        let (mut sequences, mut positions, mut states) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
         for (snapshot, position) in snapshots {
             types.push(snapshot.aggregate_type);
             ids.push(snapshot.aggregate_id.as_str());
@@ -280,13 +291,20 @@ pub fn positioned(
         .zip(&appended.positions)
         .map(|(e, &p)| {
             let sequence = i64::try_from(e.sequence).unwrap_or(i64::MAX);
-            ((e.aggregate_type.as_str(), e.aggregate_id.as_str(), sequence), p)
+            (
+                (e.aggregate_type.as_str(), e.aggregate_id.as_str(), sequence),
+                p,
+            )
         })
         .collect();
     snapshots
         .into_iter()
         .map(|snapshot| {
-            let key = (snapshot.aggregate_type, snapshot.aggregate_id.as_str(), snapshot.sequence);
+            let key = (
+                snapshot.aggregate_type,
+                snapshot.aggregate_id.as_str(),
+                snapshot.sequence,
+            );
             let position = *positions.get(&key)?;
             Some((snapshot, position))
         })

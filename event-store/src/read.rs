@@ -30,7 +30,8 @@ pub struct LogBatch {
     pub held_back: bool,
 }
 
-pub(crate) const COLUMNS: &str = "position, transaction_id, aggregate_type, aggregate_id, sequence, \
+pub(crate) const COLUMNS: &str =
+    "position, transaction_id, aggregate_type, aggregate_id, sequence, \
                        event_type, event_version, payload, metadata, recorded_at";
 
 /// The oldest transaction still running: every transaction below it has finished, so the

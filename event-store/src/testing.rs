@@ -155,24 +155,6 @@ fn spawn_watchdog(server: &EmbeddedPostgres, root: &std::path::Path) {
         .expect("starting the test PostgreSQL watchdog");
 }
 
-#[cfg(test)]
-mod tests {
-    use super::url_with_database;
-
-    #[test]
-    fn replaces_only_the_database_of_a_url() {
-        assert_eq!(
-            url_with_database("postgres://u:p@h:5/db?sslmode=disable", "x"),
-            "postgres://u:p@h:5/x?sslmode=disable"
-        );
-        assert_eq!(url_with_database("postgres://h", "x"), "postgres://h/x");
-        assert_eq!(
-            url_with_database("postgresql:///postgres?host=/tmp/s&user=p", "x"),
-            "postgresql:///x?host=/tmp/s&user=p"
-        );
-    }
-}
-
 /// Every event committed so far, in log order: reads until the log is exhausted and no open
 /// transaction (in any database of the cluster: other tests) holds the reader back.
 pub async fn read_all(log: &EventLog) -> Vec<crate::RecordedEvent> {
@@ -197,5 +179,23 @@ pub async fn read_all(log: &EventLog) -> Vec<crate::RecordedEvent> {
         }
         after = batch.next;
         events.extend(batch.events);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_with_database;
+
+    #[test]
+    fn replaces_only_the_database_of_a_url() {
+        assert_eq!(
+            url_with_database("postgres://u:p@h:5/db?sslmode=disable", "x"),
+            "postgres://u:p@h:5/x?sslmode=disable"
+        );
+        assert_eq!(url_with_database("postgres://h", "x"), "postgres://h/x");
+        assert_eq!(
+            url_with_database("postgresql:///postgres?host=/tmp/s&user=p", "x"),
+            "postgresql:///x?host=/tmp/s&user=p"
+        );
     }
 }

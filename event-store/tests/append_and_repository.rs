@@ -8,7 +8,7 @@ use cqrs_es::persist::{
 };
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework, DomainEvent};
 use event_store::testing::TestDatabase;
-use event_store::{AppendError, LogFilter, LogPosition, PgEventRepository};
+use event_store::{AppendError, PgEventRepository};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 

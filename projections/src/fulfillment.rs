@@ -97,7 +97,8 @@ impl Projection for OrderFulfillment {
 
 impl OrderFulfillment {
     pub fn new(log: EventLog, clock: SharedClock) -> Self {
-        let store = AggregateStore::new(log, domain::events::upcasters(), domain::events::SNAPSHOTS);
+        let store =
+            AggregateStore::new(log, domain::events::upcasters(), domain::events::SNAPSHOTS);
         Self { store, clock }
     }
 
@@ -228,10 +229,20 @@ impl Reaction<'_> {
         }
     }
 
-    async fn product_command(&mut self, line: &OrderLine, command: ProductCommand) -> anyhow::Result<()> {
+    async fn product_command(
+        &mut self,
+        line: &OrderLine,
+        command: ProductCommand,
+    ) -> anyhow::Result<()> {
         self.batch
             .products
-            .decide(line.sku.as_str(), command, &(), self.metadata, &mut self.batch.appended)
+            .decide(
+                line.sku.as_str(),
+                command,
+                &(),
+                self.metadata,
+                &mut self.batch.appended,
+            )
             .await?
             .map_err(|error| anyhow::Error::new(error).context(format!("product {}", line.sku)))
     }
@@ -252,7 +263,9 @@ impl Reaction<'_> {
         });
         if let Some(line) = short {
             let sku = line.sku.clone();
-            return self.order_command(order_id, OrderCommand::Reject { sku }).await;
+            return self
+                .order_command(order_id, OrderCommand::Reject { sku })
+                .await;
         }
         for line in &lines {
             let reserve = ProductCommand::Reserve {
@@ -432,7 +445,8 @@ where
         if let Err(refusal) = loaded.aggregate.handle(command, services, &sink).await {
             return Ok(Err(refusal));
         }
-        let events = aggregates::serialize::<A>(id, loaded.version, sink.collect().await, metadata)?;
+        let events =
+            aggregates::serialize::<A>(id, loaded.version, sink.collect().await, metadata)?;
         if !events.is_empty() {
             self.written.entry(id.to_owned()).or_insert(loaded.version);
             loaded.version += i64::try_from(events.len())?;
@@ -456,7 +470,10 @@ where
 /// A follow-up event's metadata: the trigger's correlation, and the trigger as cause.
 fn metadata(cause: &Envelope) -> Value {
     let causation = format!("event:{}", cause.position);
-    let correlation = cause.correlation_id.clone().unwrap_or_else(|| causation.clone());
+    let correlation = cause
+        .correlation_id
+        .clone()
+        .unwrap_or_else(|| causation.clone());
     json!({ "correlation_id": correlation, "causation_id": causation })
 }
 

@@ -274,7 +274,10 @@ impl Runtime {
                 Err(error) if is_conflict(&error) => {
                     // A command wrote an aggregate the batch appends to: decide again on
                     // fresh state. Not a failure of the batch, however often it happens.
-                    tracing::debug!(projection = name, "batch conflicted with a command; retrying");
+                    tracing::debug!(
+                        projection = name,
+                        "batch conflicted with a command; retrying"
+                    );
                     tokio::time::sleep(Duration::from_millis(fastrand::u64(1..=10))).await;
                 }
                 Err(error) if is_unreachable(&error) => {
@@ -370,9 +373,12 @@ pub(crate) fn decode_for(
 
 /// The batch's own append lost an optimistic-lock race (see [`Projection::appends_events`]).
 fn is_conflict(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .any(|cause| matches!(cause.downcast_ref::<AppendError>(), Some(AppendError::Conflict)))
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<AppendError>(),
+            Some(AppendError::Conflict)
+        )
+    })
 }
 
 fn is_unreachable(error: &anyhow::Error) -> bool {

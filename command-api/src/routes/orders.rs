@@ -12,9 +12,9 @@ use domain::{Customer, Order, OrderCommand, OrderStatus, Product};
 use super::path_uuid;
 use crate::error::ApiError;
 use crate::execute::{Records, Reply};
-use crate::records::Fate;
 #[allow(unused_imports)]
 use crate::openapi::{CommandResponse, Problem};
+use crate::records::Fate;
 use crate::request::{CommandRequest, PathId};
 use crate::AppState;
 

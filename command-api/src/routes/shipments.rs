@@ -10,9 +10,9 @@ use serde::Deserialize;
 use super::path_uuid;
 use crate::error::ApiError;
 use crate::execute::{Records, Reply};
-use crate::records::Fate;
 #[allow(unused_imports)]
 use crate::openapi::{CommandResponse, Problem};
+use crate::records::Fate;
 use crate::request::{CommandRequest, PathId};
 use crate::AppState;
 
@@ -45,14 +45,7 @@ pub(crate) async fn dispatch(
         ..Records::default()
     };
     state
-        .execute::<Shipment>(
-            &request.context,
-            &id,
-            command,
-            &state.clock,
-            reply,
-            records,
-        )
+        .execute::<Shipment>(&request.context, &id, command, &state.clock, reply, records)
         .await
 }
 
