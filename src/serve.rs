@@ -36,6 +36,15 @@ pub fn app(role: Role, log: EventLog) -> Router {
     app.fallback(command_api::not_found)
 }
 
+/// Runs every read model and the order-fulfillment process manager until `shutdown`, as
+/// roles `all` and `projector` do.
+pub fn projectors(log: &EventLog, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    let clock: SharedClock = Arc::new(SystemClock);
+    let all = projections::all(log.clone(), clock);
+    let runtime = Runtime::new(log.clone(), all, RuntimeOptions::default());
+    tokio::spawn(runtime.run(shutdown))
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish.
 pub async fn run(
     listener: TcpListener,
@@ -55,13 +64,8 @@ pub async fn serve(log: EventLog, args: &ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, role = %args.role, "listening");
     let (stop, stopped) = watch::channel(false);
-    let projectors = matches!(args.role, Role::All | Role::Projector).then(|| {
-        // Read models and the order-fulfillment process manager.
-        let clock: SharedClock = Arc::new(SystemClock);
-        let all = projections::all(log.clone(), clock);
-        let runtime = Runtime::new(log.clone(), all, RuntimeOptions::default());
-        tokio::spawn(runtime.run(stopped))
-    });
+    let projectors =
+        matches!(args.role, Role::All | Role::Projector).then(|| projectors(&log, stopped));
     let shutdown = async move {
         shutdown_signal().await;
         let _ = stop.send(true);
