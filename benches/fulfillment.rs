@@ -26,8 +26,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use domain::Product;
 use event_store::embedded::Durability;
-use event_store::EventLog;
+use event_store::{AggregateStore, EventLog};
 use oms::cli::Role;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -202,6 +203,40 @@ async fn main() {
         "hot sku settled last tenth >= 0.8x first",
         settle_ratio >= 0.8,
     ));
+
+    // A command's load: the hot product, with its whole history behind it, against a new one.
+    let (status, reply) = setup
+        .post("/products", &json!({"sku": "NEW", "name": "New", "price": {"amount": "9.90", "currency": "EUR"}, "stock": 10}).to_string())
+        .await;
+    assert_eq!(status, 201, "{reply}");
+    let store = AggregateStore::new(
+        log.clone(),
+        domain::events::upcasters(),
+        domain::events::SNAPSHOTS,
+    );
+    let history: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_id = $1")
+        .bind(HOT_SKU)
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    let (mut hot_loads, mut new_loads) = (Vec::new(), Vec::new());
+    for _ in 0..2_000 {
+        for (sku, times) in [(HOT_SKU, &mut hot_loads), ("NEW", &mut new_loads)] {
+            let started = Instant::now();
+            store.load::<Product>(sku).await.expect("load");
+            times.push(started.elapsed());
+        }
+    }
+    hot_loads.sort_unstable();
+    new_loads.sort_unstable();
+    let (hot_p50, new_p50) = (percentile(&hot_loads, 0.5), percentile(&new_loads, 0.5));
+    println!(
+        "loading {HOT_SKU} ({history} events behind it) p50 {:.0} µs, a new product {:.0} µs: {:.2}x",
+        hot_p50.as_secs_f64() * 1e6,
+        new_p50.as_secs_f64() * 1e6,
+        hot_p50.as_secs_f64() / new_p50.as_secs_f64()
+    );
+
     for (what, met) in verdicts {
         println!("  target {what}: {}", if met { "met" } else { "NOT met" });
     }

@@ -1,7 +1,8 @@
 //! The OMS event log on PostgreSQL: the single source of truth and the outbox.
 //!
-//! Aggregates persist through cqrs-es into the `events` table (the postgres-es layout,
-//! plus a global `position` and the writing transaction's id). Readers take the log in a
+//! Aggregates' events live in the `events` table (the postgres-es layout, plus a global
+//! `position` and the writing transaction's id), appended through [`EventLog`] and loaded
+//! through [`AggregateStore`] (snapshot and tail). Readers take the log in a
 //! global order that never skips an event, however transactions interleave. This crate is
 //! the only code that touches the `events` table.
 //!

@@ -172,27 +172,6 @@ impl EventLog {
     }
 }
 
-impl EventLog {
-    /// Several aggregates' events in one round trip, grouped by aggregate id, each group in
-    /// sequence order.
-    pub async fn read_aggregates(
-        &self,
-        aggregate_type: &str,
-        aggregate_ids: &[String],
-    ) -> Result<Vec<RecordedEvent>, sqlx::Error> {
-        sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM events
-             WHERE aggregate_type = $1 AND aggregate_id = ANY($2)
-             ORDER BY aggregate_id, sequence"
-        ))
-        .bind(aggregate_type)
-        .bind(aggregate_ids)
-        .try_map(|row: PgRow| decode(&row, 0))
-        .fetch_all(&self.pool)
-        .await
-    }
-}
-
 /// Decodes the event whose columns (in `COLUMNS` order) start at index `at`.
 pub(crate) fn decode(row: &PgRow, at: usize) -> Result<RecordedEvent, sqlx::Error> {
     Ok(RecordedEvent {

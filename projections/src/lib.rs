@@ -1,5 +1,5 @@
 //! OMS projections: durable workers that tail the event log and build relational read
-//! models (and, with issue #6, process managers on the same runtime).
+//! models, and the order-fulfillment process manager on the same runtime.
 //!
 //! # Layout
 //!
@@ -8,6 +8,8 @@
 //!   transaction, poison events, shutdown.
 //! - [`decode`]: stored events as domain types.
 //! - [`models`]: the read models.
+//! - [`fulfillment`]: the order-fulfillment process manager (a batch's reactions decided
+//!   together, appended with its checkpoint).
 //! - [`notify`]: commits announced to live readers (read-your-writes, subscriptions).
 //! - [`rebuild`]: a new generation from position 0, swapped in atomically.
 //! - [`status`]: where each projection stands.
