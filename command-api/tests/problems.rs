@@ -299,3 +299,96 @@ async fn if_match_guards_the_version() {
         .await
         .expect(200);
 }
+
+#[tokio::test]
+async fn control_characters_in_text_are_422_naming_the_field_and_never_reach_the_log() {
+    let api = Api::new().await;
+    let before = api.event_count().await;
+    for (path, body, field) in [
+        (
+            "/customers",
+            json!({"name": "Ada\u{0}Lovelace", "email": "ada@example.com"}),
+            "name",
+        ),
+        (
+            "/customers",
+            json!({"name": "Ada", "email": "ada\u{0}@example.com"}),
+            "email",
+        ),
+        (
+            "/customers",
+            json!({"name": "Ada\u{7}", "email": "ada@example.com"}),
+            "name",
+        ),
+        (
+            "/customers",
+            json!({"name": "Ada\nLovelace", "email": "ada@example.com"}),
+            "name",
+        ),
+        (
+            "/products",
+            json!({"sku": "NUL", "name": "Bottle\u{0}", "price": {"amount": "1.00", "currency": "EUR"}, "stock": 1}),
+            "name",
+        ),
+    ] {
+        let reply = api
+            .post(path, body)
+            .await
+            .expect_problem(422, "validation-failed");
+        assert_eq!(reply.body["errors"][0]["field"], field, "{:?}", reply.body);
+    }
+    let customer = api.customer("Ada", "ada@example.com").await;
+    let address = json!({"line1": "Haupt\u{0}straße 1", "city": "Berlin", "postal_code": "10115", "country": "DE"});
+    let reply = api
+        .post(&format!("/customers/{customer}/addresses"), address)
+        .await
+        .expect_problem(422, "validation-failed");
+    assert_eq!(reply.body["errors"][0]["field"], "line1");
+    assert_eq!(
+        api.event_count().await,
+        before + 1,
+        "only the registration was appended"
+    );
+}
+
+#[tokio::test]
+async fn free_text_keeps_line_breaks_but_no_other_control_characters() {
+    let api = Api::new().await;
+    api.product("P", "1.00", "EUR", 10).await;
+    let body = api.order_body(json!([{"sku": "P", "quantity": 1}])).await;
+    let order = api.post("/orders", body).await.expect(201).id();
+    api.post(
+        &format!("/orders/{order}/cancel"),
+        json!({"reason": "a\u{0}b"}),
+    )
+    .await
+    .expect_problem(422, "validation-failed");
+    api.post(
+        &format!("/orders/{order}/cancel"),
+        json!({"reason": "first line\nsecond\tline"}),
+    )
+    .await
+    .expect(200);
+}
+
+#[tokio::test]
+async fn ids_in_paths_are_uuids_however_they_are_written() {
+    let api = Api::new().await;
+    let customer = api.customer("Ada", "ada@example.com").await;
+    let upper = customer.to_uppercase();
+    let reply = api
+        .post(
+            &format!("/customers/{upper}/rename"),
+            json!({"name": "Ada L."}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(reply.id(), customer, "the id answered is the canonical one");
+    let simple = customer.replace('-', "");
+    api.post(
+        &format!("/customers/{simple}/rename"),
+        json!({"name": "Ada K."}),
+    )
+    .await
+    .expect(200);
+}

@@ -62,6 +62,11 @@ pub enum EmbeddedError {
     },
     #[error("{context}: {source}")]
     Io { context: String, source: io::Error },
+    #[error(
+        "refusing the socket folder {dir}: {why}. Remove it if it is a leftover of ours, \
+         or choose a shorter OMS_DATA_DIR (its socket then lives inside it)"
+    )]
+    UnsafeSocketDir { dir: PathBuf, why: String },
 }
 
 fn io_context(context: impl Into<String>) -> impl FnOnce(io::Error) -> EmbeddedError {
@@ -320,9 +325,21 @@ impl EmbeddedPostgres {
         Ok(())
     }
 
+    /// The socket folder, when it is not the data folder, lives in the shared temp dir:
+    /// it is created private to the server's user, and one that exists must be a real
+    /// folder of that user's that no one else can enter, or anyone could stand a socket of
+    /// their own in for ours.
     fn prepare_socket_dir(&self) -> Result<(), EmbeddedError> {
-        if self.socket_dir != self.data_dir && !self.socket_dir.exists() {
-            self.make_private_dir(&self.socket_dir)?;
+        if self.socket_dir == self.data_dir {
+            return Ok(());
+        }
+        let owner = self
+            .run_as
+            .map_or_else(|| rustix::process::geteuid().as_raw(), |user| user.uid);
+        if prepare_private_dir(&self.socket_dir, owner)? {
+            if let Some(user) = self.run_as {
+                chown(&self.socket_dir, user)?;
+            }
         }
         Ok(())
     }
@@ -338,6 +355,45 @@ impl EmbeddedPostgres {
         }
         Ok(())
     }
+}
+
+/// Creates `dir` as a 0700 folder (`Ok(true)`), or checks that the existing one is a folder
+/// (not a link) owned by `owner` and closed to everyone else (`Ok(false)`).
+fn prepare_private_dir(dir: &Path, owner: u32) -> Result<bool, EmbeddedError> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {
+            // The umask may have narrowed the mode further; never widened it.
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_context(
+                format!("setting permissions of {}", dir.display()),
+            ))?;
+            return Ok(true);
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io_context(format!("creating {}", dir.display()))(e)),
+    }
+    let meta =
+        fs::symlink_metadata(dir).map_err(io_context(format!("inspecting {}", dir.display())))?;
+    let refuse = |why: String| EmbeddedError::UnsafeSocketDir {
+        dir: dir.to_owned(),
+        why,
+    };
+    if !meta.file_type().is_dir() {
+        return Err(refuse("it is not a folder".into()));
+    }
+    if meta.uid() != owner {
+        return Err(refuse(format!(
+            "it belongs to uid {}, not {owner}",
+            meta.uid()
+        )));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(refuse(format!(
+            "other users may enter it (mode {:o})",
+            meta.mode() & 0o777
+        )));
+    }
+    Ok(false)
 }
 
 /// Creates `database` unless it exists; safe when several processes race to create it.
@@ -555,6 +611,34 @@ mod tests {
             "every process computes the same folder"
         );
         assert!(socket.as_os_str().len() + ".s.PGSQL.5432".len() < MAX_SOCKET_PATH);
+    }
+
+    #[test]
+    fn the_socket_dir_is_created_private_and_a_foreign_one_is_refused() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let me = rustix::process::geteuid().as_raw();
+        let fresh = root.path().join("fresh");
+        assert!(prepare_private_dir(&fresh, me).expect("created"));
+        let mode = fs::metadata(&fresh).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        assert!(!prepare_private_dir(&fresh, me).expect("ours, reused"));
+
+        let open = root.path().join("open");
+        fs::create_dir(&open).expect("mkdir");
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).expect("chmod");
+        let refused = prepare_private_dir(&open, me).expect_err("open to others");
+        assert!(
+            refused.to_string().contains("other users may enter it"),
+            "{refused}"
+        );
+
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(&fresh, &link).expect("symlink");
+        let refused = prepare_private_dir(&link, me).expect_err("a link");
+        assert!(refused.to_string().contains("not a folder"), "{refused}");
+
+        let refused = prepare_private_dir(&fresh, me + 1).expect_err("someone else's");
+        assert!(refused.to_string().contains("belongs to uid"), "{refused}");
     }
 
     #[test]

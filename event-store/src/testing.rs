@@ -5,16 +5,51 @@
 //! temporary folder, with fsync off, shared by the rest of that binary. A watchdog process
 //! stops that server and removes its folder once the test binary has exited, however it
 //! exited.
+//!
+//! Every test that takes a database is bounded in time: a watchdog thread ends the test
+//! binary, naming the test, when one has held its database for longer than
+//! [`TEST_LIMIT`] (`OMS_TEST_LIMIT_SECS` to change), so a hang fails within minutes.
 
+use std::collections::HashMap;
 use std::process::Stdio;
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Executor, PgPool};
 
 use crate::embedded::{give_to_server_user, Durability, EmbeddedPostgres};
 use crate::EventLog;
+
+/// How long one test may hold its database before the watchdog fails the test binary.
+pub const TEST_LIMIT: Duration = Duration::from_secs(300);
+
+/// The tests holding a database: its name, the test (thread) name, since when.
+fn live_tests() -> &'static Mutex<HashMap<String, (String, Instant)>> {
+    static LIVE: OnceLock<Mutex<HashMap<String, (String, Instant)>>> = OnceLock::new();
+    LIVE.get_or_init(|| {
+        let limit = std::env::var("OMS_TEST_LIMIT_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map_or(TEST_LIMIT, Duration::from_secs);
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let live = live_tests().lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((test, since)) = live.values().find(|(_, since)| since.elapsed() > limit) {
+                // libtest names a test's thread after it (`main` when it runs one test).
+                // Written straight to the stream: `eprintln!` in a thread spawned by a test
+                // goes to that test's captured output, which an exit never shows.
+                let message = format!(
+                    "test `{test}` has held its database for {:?}, over its limit of {limit:?}: it hangs; failing the test binary\n",
+                    since.elapsed()
+                );
+                let _ = std::io::Write::write_all(&mut std::io::stderr(), message.as_bytes());
+                std::process::exit(101);
+            }
+        });
+        Mutex::new(HashMap::new())
+    })
+}
 
 /// A fresh database for one test.
 #[derive(Debug)]
@@ -57,6 +92,11 @@ impl TestDatabase {
             .await
             .expect("connecting to the test database");
         let url = url_with_database(base_url, &name);
+        let test = std::thread::current().name().unwrap_or("?").to_owned();
+        live_tests()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.clone(), (test, Instant::now()));
         Self {
             pool,
             options,
@@ -68,6 +108,15 @@ impl TestDatabase {
     /// An event log on this database.
     pub fn log(&self) -> EventLog {
         EventLog::new(self.pool.clone())
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        live_tests()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.name);
     }
 }
 

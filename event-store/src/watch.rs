@@ -51,7 +51,7 @@ impl LogWatcher {
         let timeout = if held_back {
             HELD_BACK_POLL
         } else {
-            FALLBACK_POLL
+            self.fallback
         };
         let Some(listener) = self.listener.as_mut() else {
             tokio::time::sleep(timeout).await;

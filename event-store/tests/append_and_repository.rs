@@ -105,6 +105,20 @@ async fn watcher_is_woken_by_a_commit_not_by_its_fallback() {
         .expect("watcher task");
 }
 
+#[tokio::test]
+async fn watcher_sleeps_its_own_fallback_when_nothing_commits() {
+    let db = TestDatabase::new().await;
+    let log = db.log();
+    let mut watcher = log
+        .watch()
+        .await
+        .expect("watch")
+        .with_fallback(Duration::from_secs(3600));
+    // Nothing commits: the wait must outlast the default fallback poll.
+    let waited = tokio::time::timeout(event_store::FALLBACK_POLL * 3, watcher.wait(false)).await;
+    assert!(waited.is_err(), "the wait ended before its fallback");
+}
+
 // A minimal aggregate to drive the repository through cqrs-es itself.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Counter {

@@ -114,3 +114,44 @@ async fn a_rebuild_swaps_in_the_same_rows_while_readers_and_writers_go_on() {
             .expect("schemas");
     assert_eq!(leftovers, 0, "no shadow schema is left behind");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_rebuild_of_the_same_projection_is_refused_while_the_first_runs() {
+    let db = TestDatabase::new().await;
+    let log = db.log();
+    let world = World {
+        log: log.clone(),
+        clock: Arc::new(SystemClock),
+    };
+    let (stop, runtime) = start(&log);
+    generate(&world, 60).await;
+    caught_up(&log).await;
+    let orders = projections::models::orders::OrdersProjection;
+    let (first, second) = tokio::join!(
+        projections::rebuild::rebuild(&log, &orders, |_| {}),
+        async {
+            // Let the first one take its lock.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            projections::rebuild::rebuild(&log, &orders, |_| {}).await
+        }
+    );
+    let outcomes = [first.is_ok(), second.is_ok()];
+    assert_eq!(
+        outcomes.iter().filter(|ok| **ok).count(),
+        1,
+        "{first:?} / {second:?}"
+    );
+    let refusal = first.err().or(second.err()).expect("one refused");
+    assert!(
+        refusal.to_string().contains("already running"),
+        "{refusal:#}"
+    );
+    // The one that ran left a complete generation: a later rebuild works and agrees.
+    let before = dump(&db).await;
+    projections::rebuild::rebuild(&log, &orders, |_| {})
+        .await
+        .expect("a rebuild after the first ended");
+    assert_eq!(dump(&db).await, before);
+    stop.send(true).expect("stop");
+    runtime.await.expect("runtime");
+}

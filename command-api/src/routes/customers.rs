@@ -78,7 +78,7 @@ pub(crate) async fn rename(
     state
         .execute::<Customer>(
             &request.context,
-            &id,
+            &customer_id.to_string(),
             CustomerCommand::Rename { name },
             &state.clock,
             Reply::ok(&customer_id),
@@ -115,7 +115,7 @@ pub(crate) async fn change_email(
     state
         .execute::<Customer>(
             &request.context,
-            &id,
+            &customer_id.to_string(),
             command,
             &state.clock,
             Reply::ok(&customer_id),
@@ -148,7 +148,7 @@ pub(crate) async fn add_address(
     state
         .execute::<Customer>(
             &request.context,
-            &id,
+            &customer_id.to_string(),
             CustomerCommand::AddAddress {
                 address_id,
                 address,

@@ -101,7 +101,7 @@ pub(crate) async fn pay(
     state
         .execute::<Order>(
             &request.context,
-            &id,
+            &order_id.to_string(),
             OrderCommand::Pay {
                 amount,
                 method,
@@ -137,7 +137,7 @@ pub(crate) async fn cancel(
     state
         .execute::<Order>(
             &request.context,
-            &id,
+            &order_id.to_string(),
             OrderCommand::Cancel { reason },
             &state.clock,
             reply,

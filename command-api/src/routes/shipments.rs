@@ -45,7 +45,14 @@ pub(crate) async fn dispatch(
         ..Records::default()
     };
     state
-        .execute::<Shipment>(&request.context, &id, command, &state.clock, reply, records)
+        .execute::<Shipment>(
+            &request.context,
+            &shipment_id.to_string(),
+            command,
+            &state.clock,
+            reply,
+            records,
+        )
         .await
 }
 
@@ -75,7 +82,7 @@ pub(crate) async fn deliver(
     state
         .execute::<Shipment>(
             &request.context,
-            &id,
+            &shipment_id.to_string(),
             ShipmentCommand::Deliver,
             &state.clock,
             reply,

@@ -32,6 +32,9 @@ impl Email {
         if text.chars().any(char::is_whitespace) {
             return Err(ValueError::Invalid("must not contain spaces"));
         }
+        if text.chars().any(char::is_control) {
+            return Err(ValueError::Invalid("must not contain control characters"));
+        }
         let mut parts = text.split('@');
         let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
             return Err(ValueError::Invalid("must contain exactly one @"));

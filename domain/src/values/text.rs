@@ -6,8 +6,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::validation::ValueError;
 
-/// Trims `text` and checks it is non-empty and at most `max` characters.
-pub(crate) fn bounded(text: &str, max: usize) -> Result<String, ValueError> {
+/// Which control characters a text may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lines {
+    /// None: names, codes, references.
+    One,
+    /// Line breaks and tabs (free text such as a reason); no other control character.
+    Many,
+}
+
+/// Trims `text` and checks it is non-empty, at most `max` characters, and free of control
+/// characters (`lines` says which breaks are allowed). NUL can never be stored (PostgreSQL
+/// text and jsonb refuse it), so it must never reach the log.
+pub(crate) fn bounded(text: &str, max: usize, lines: Lines) -> Result<String, ValueError> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(ValueError::Empty);
@@ -15,11 +26,21 @@ pub(crate) fn bounded(text: &str, max: usize) -> Result<String, ValueError> {
     if trimmed.chars().count() > max {
         return Err(ValueError::TooLong { max });
     }
+    let allowed = |c: char| lines == Lines::Many && matches!(c, '\n' | '\r' | '\t');
+    if trimmed.chars().any(|c| c.is_control() && !allowed(c)) {
+        return Err(ValueError::Invalid(match lines {
+            Lines::One => "must not contain control characters",
+            Lines::Many => "must not contain control characters other than line breaks and tabs",
+        }));
+    }
     Ok(trimmed.to_owned())
 }
 
 macro_rules! bounded_text {
     ($(#[$doc:meta])* $name:ident, $max:expr) => {
+        bounded_text!($(#[$doc])* $name, $max, Lines::One);
+    };
+    ($(#[$doc:meta])* $name:ident, $max:expr, $lines:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -29,9 +50,10 @@ macro_rules! bounded_text {
             /// The most characters it may have.
             pub const MAX: usize = $max;
 
-            /// Trims, then checks it is non-empty and at most [`Self::MAX`] characters.
+            /// Trims, then checks it is non-empty, at most [`Self::MAX`] characters, and
+            /// free of control characters (line breaks allowed only in free text).
             pub fn parse(text: impl AsRef<str>) -> Result<Self, ValueError> {
-                bounded(text.as_ref(), Self::MAX).map(Self)
+                bounded(text.as_ref(), Self::MAX, $lines).map(Self)
             }
 
             pub fn as_str(&self) -> &str {
@@ -111,7 +133,8 @@ bounded_text!(
     200
 );
 bounded_text!(
-    /// Why something was cancelled.
+    /// Why something was cancelled (free text: line breaks allowed).
     Reason,
-    1000
+    1000,
+    Lines::Many
 );
