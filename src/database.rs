@@ -10,7 +10,10 @@ use crate::cli::DatabaseArgs;
 /// The database of one `oms` process, and the embedded server behind it if any.
 #[derive(Debug)]
 pub struct Database {
+    /// Background work: projectors, rebuilds, tools (no statement timeout).
     pub pool: PgPool,
+    /// Request paths: commands and GraphQL, with statement and lock timeouts.
+    pub requests: PgPool,
     embedded: Option<EmbeddedPostgres>,
 }
 
@@ -46,12 +49,21 @@ impl Database {
                 (options, Some(server))
             }
         };
-        let pool = event_store::pool_options().connect_lazy_with(options);
-        Ok(Self { pool, embedded })
+        let pool = event_store::pool_options()
+            .max_connections(16)
+            .connect_lazy_with(event_store::session_limits(options.clone()));
+        let requests =
+            event_store::pool_options().connect_lazy_with(event_store::request_limits(options));
+        Ok(Self {
+            pool,
+            requests,
+            embedded,
+        })
     }
 
     /// Closes the pool and stops the embedded server if this process started it.
     pub async fn close(self) {
+        self.requests.close().await;
         self.pool.close().await;
         if let Some(server) = self.embedded {
             match tokio::task::spawn_blocking(move || server.stop()).await {

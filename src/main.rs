@@ -33,7 +33,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let db = Database::open(&cli.database).await?;
     let log = event_store::EventLog::new(db.pool.clone());
     let result = match cli.command {
-        Command::Serve(args) => serve::serve(log, &args).await,
+        Command::Serve(args) => {
+            let requests = event_store::EventLog::new(db.requests.clone());
+            serve::serve(log, requests, &args).await
+        }
         Command::Migrate => event_store::migrate(&db.pool)
             .await
             .map(|()| tracing::info!("migrations applied"))

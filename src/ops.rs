@@ -18,6 +18,8 @@ pub const READY_TIMEOUT: Duration = Duration::from_millis(900);
 pub struct OpsState {
     pub log: EventLog,
     pub started: Instant,
+    /// This process runs the projectors: one of them FAILED makes it not ready.
+    pub runs_projectors: bool,
 }
 
 pub fn router(state: OpsState) -> Router {
@@ -32,13 +34,27 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "alive" }))
 }
 
-/// 200 only when the database answers and every migration is applied; else 503, in time.
+/// 200 only when the database answers, every migration is applied and (in a process that
+/// runs them) no projection has FAILED; else 503, in time. Failed projections are named
+/// either way.
 async fn readyz(State(state): State<OpsState>) -> Response {
-    let check =
-        tokio::time::timeout(READY_TIMEOUT, event_store::is_migrated(state.log.pool())).await;
+    let check = tokio::time::timeout(READY_TIMEOUT, async {
+        if !event_store::is_migrated(state.log.pool()).await? {
+            return Ok(None);
+        }
+        failed_projections(&state.log).await.map(Some)
+    })
+    .await;
     let detail = match check {
-        Ok(Ok(true)) => return Json(json!({ "status": "ready" })).into_response(),
-        Ok(Ok(false)) => "the database schema is not migrated yet".to_owned(),
+        Ok(Ok(Some(failed))) if failed.is_empty() || !state.runs_projectors => {
+            return Json(json!({ "status": "ready", "failed_projections": failed }))
+                .into_response();
+        }
+        Ok(Ok(Some(failed))) => format!(
+            "projection(s) FAILED: {}; see `oms projections status`, fix the cause and restart",
+            failed.join(", ")
+        ),
+        Ok(Ok(None)) => "the database schema is not migrated yet".to_owned(),
         Ok(Err(error)) => {
             tracing::debug!(%error, "readiness check failed");
             "the database is unreachable".to_owned()
@@ -56,6 +72,19 @@ async fn readyz(State(state): State<OpsState>) -> Response {
         })),
     )
         .into_response()
+}
+
+fn borrowed(samples: &[(String, f64)]) -> Vec<(&str, f64)> {
+    samples.iter().map(|(l, v)| (l.as_str(), *v)).collect()
+}
+
+/// The projections in state FAILED.
+async fn failed_projections(log: &EventLog) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT name FROM projection_checkpoints WHERE state = 'FAILED' ORDER BY name",
+    )
+    .fetch_all(log.pool())
+    .await
 }
 
 /// Prometheus text exposition.
@@ -92,6 +121,54 @@ async fn metrics(State(state): State<OpsState>) -> Response {
             "oms_event_log_head_position",
             "Highest position in the event log.",
             &[("", head as f64)],
+        );
+    }
+    let names = projections::names();
+    let projections = tokio::time::timeout(
+        READY_TIMEOUT,
+        projections::status::status(&state.log, &names),
+    )
+    .await;
+    if let Ok(Ok(projections)) = projections {
+        let label =
+            |p: &projections::status::ProjectionStatus| format!("{{projection=\"{}\"}}", p.name);
+        // Positions and lags stay far below 2^53, so the floats are exact.
+        #[allow(clippy::cast_precision_loss)]
+        let positions: Vec<(String, f64)> = projections
+            .iter()
+            .map(|p| (label(p), p.position as f64))
+            .collect();
+        #[allow(clippy::cast_precision_loss)]
+        let lags: Vec<(String, f64)> = projections
+            .iter()
+            .map(|p| (label(p), p.lag as f64))
+            .collect();
+        let states: Vec<(String, f64)> = projections
+            .iter()
+            .flat_map(|p| {
+                projections::status::STATES.iter().map(move |s| {
+                    let value = if p.state == *s { 1.0 } else { 0.0 };
+                    (
+                        format!("{{projection=\"{}\",state=\"{s}\"}}", p.name),
+                        value,
+                    )
+                })
+            })
+            .collect();
+        gauge(
+            "oms_projection_position",
+            "Log position of the last event each projection applied.",
+            &borrowed(&positions),
+        );
+        gauge(
+            "oms_projection_lag_events",
+            "Committed events each projection has not applied yet.",
+            &borrowed(&lags),
+        );
+        gauge(
+            "oms_projection_state",
+            "1 for the state each projection is in (RUNNING, RETRYING, REBUILDING, STOPPED, FAILED).",
+            &borrowed(&states),
         );
     }
     (

@@ -22,6 +22,7 @@ pub fn app(role: Role, log: EventLog) -> Router {
     let mut app = ops::router(OpsState {
         log: log.clone(),
         started: Instant::now(),
+        runs_projectors: matches!(role, Role::All | Role::Projector),
     });
     if matches!(role, Role::All | Role::CommandApi) {
         let clock: SharedClock = Arc::new(SystemClock);
@@ -56,7 +57,9 @@ pub async fn run(
         .await
 }
 
-pub async fn serve(log: EventLog, args: &ServeArgs) -> anyhow::Result<()> {
+/// Serves `args.role`: request paths (commands, GraphQL, ops) on `requests`, background
+/// work (migrations, projectors) on `log`; both are the same database.
+pub async fn serve(log: EventLog, requests: EventLog, args: &ServeArgs) -> anyhow::Result<()> {
     migrate_or_keep_trying(&log).await?;
     let listener = TcpListener::bind(args.http_addr)
         .await
@@ -70,7 +73,7 @@ pub async fn serve(log: EventLog, args: &ServeArgs) -> anyhow::Result<()> {
         shutdown_signal().await;
         let _ = stop.send(true);
     };
-    run(listener, app(args.role, log), shutdown).await?;
+    run(listener, app(args.role, requests), shutdown).await?;
     if let Some(projectors) = projectors {
         // Each finishes or rolls back its batch in flight and releases its lock.
         projectors.await?;
@@ -113,15 +116,7 @@ async fn migrate_or_keep_trying(log: &EventLog) -> anyhow::Result<()> {
 }
 
 fn is_unreachable(error: &MigrateError) -> bool {
-    matches!(
-        error,
-        MigrateError::Execute(
-            sqlx::Error::Io(_)
-                | sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::Tls(_)
-        )
-    )
+    matches!(error, MigrateError::Execute(error) if event_store::is_transient(error))
 }
 
 /// Completes on SIGINT or SIGTERM.

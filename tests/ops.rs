@@ -140,3 +140,72 @@ async fn unknown_routes_are_problem_json_404_in_every_role() {
         .expect("infallible");
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_projection_is_named_by_readyz_and_exposed_in_metrics() {
+    let db = TestDatabase::new().await;
+    let log = db.log();
+    // An event no projector can decode: poison for `products`.
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         VALUES ('Product', 'P', 1, 'ProductDefined', '1', '{\"ProductDefined\": {\"broken\": true}}', '{}')",
+    )
+    .execute(&db.pool)
+    .await
+    .expect("poison");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let projectors = oms::serve::projectors(&log, stopped);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let state: Option<String> =
+            sqlx::query_scalar("SELECT state FROM projection_checkpoints WHERE name = 'products'")
+                .fetch_optional(&db.pool)
+                .await
+                .expect("state");
+        if state.as_deref() == Some("FAILED") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "products never FAILED: {state:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, _, body) = get(&log, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.contains("products"), "{body}");
+    // A role that runs no projectors stays ready, and still names it.
+    let response = app(Role::CommandApi, log.clone())
+        .oneshot(
+            Request::get("/readyz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    let ready: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert!(
+        ready["failed_projections"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|n| n == "products"),
+        "{ready}"
+    );
+
+    let (_, _, metrics) = get(&log, "/metrics").await;
+    assert!(
+        metrics.contains("oms_projection_state{projection=\"products\",state=\"FAILED\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("oms_projection_lag_events{projection=\"products\"} 1"),
+        "{metrics}"
+    );
+    stop.send(true).expect("stop");
+    projectors.await.expect("projectors");
+}

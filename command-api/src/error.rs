@@ -232,16 +232,11 @@ impl From<ValidationErrors> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        match error {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::WorkerCrashed => {
-                Self::Unavailable("the database is unreachable".to_owned())
-            }
-            other => Self::Internal(anyhow::Error::new(other).context("database error")),
+        if event_store::is_transient(&error) {
+            tracing::warn!(%error, "the database is failing in passing");
+            Self::Unavailable("the database is unavailable or did not answer in time".to_owned())
+        } else {
+            Self::Internal(anyhow::Error::new(error).context("database error"))
         }
     }
 }

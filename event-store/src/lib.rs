@@ -15,6 +15,7 @@
 //! - [`read`]: gapless reads across all aggregates ([`EventLog::read_after`]).
 //! - [`watch`] and `announce`: waking followers after commits without busy polling.
 //! - [`repository`]: [`PgEventRepository`], cqrs-es persistence over the log.
+//! - [`transient`]: which database failures pass by themselves (one decision for all).
 //! - [`schema`]: the migrations of `schemas/migrations`.
 //! - [`embedded`]: the embedded PostgreSQL server used when no `DATABASE_URL` is given.
 //! - `testing` (feature `testing`): a fresh database per test.
@@ -30,6 +31,7 @@ pub mod repository;
 pub mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod transient;
 pub mod watch;
 
 pub use aggregates::{AggregateStore, LoadError, Loaded, Snapshot};
@@ -40,11 +42,43 @@ pub use position::LogPosition;
 pub use read::{LogBatch, LogFilter};
 pub use repository::PgEventRepository;
 pub use schema::{is_migrated, migrate, MIGRATOR};
+pub use transient::{is_transient, is_transient_cause};
 pub use watch::{LogWatcher, FALLBACK_POLL, HELD_BACK_POLL};
 
 use std::time::Duration;
 
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+/// The server ends a session left idle inside a transaction for longer than this, and its
+/// locks go with it: a client that stalls or loses a task mid-transaction cannot hold
+/// rows (a projection's checkpoint, an email claim) for longer. Every OMS connection runs
+/// with it ([`session_limits`]).
+pub const IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A statement on a request path (a command, a GraphQL query) is cancelled after this,
+/// within the command deadline of 4.5 s ([`request_limits`]).
+pub const REQUEST_STATEMENT_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// A statement on a request path waits at most this long for a lock ([`request_limits`]).
+pub const REQUEST_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Settings every connection of OMS starts with (sent at connect, no extra round trip).
+pub fn session_limits(options: PgConnectOptions) -> PgConnectOptions {
+    options.options([(
+        "idle_in_transaction_session_timeout",
+        IDLE_IN_TRANSACTION_TIMEOUT.as_millis(),
+    )])
+}
+
+/// [`session_limits`] plus the statement and lock timeouts of request paths: one slow or
+/// blocked request gives its connection back in time instead of holding it. Background
+/// work (projectors, rebuilds) runs without them: its statements may take long.
+pub fn request_limits(options: PgConnectOptions) -> PgConnectOptions {
+    session_limits(options).options([
+        ("statement_timeout", REQUEST_STATEMENT_TIMEOUT.as_millis()),
+        ("lock_timeout", REQUEST_LOCK_TIMEOUT.as_millis()),
+    ])
+}
 
 /// A pooled connection idle longer than this is checked (one round trip) before use.
 pub const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);

@@ -88,7 +88,7 @@ impl TestDatabase {
         let pool = PgPoolOptions::new()
             .max_connections(20)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            .connect_with(crate::session_limits(options.clone()))
             .await
             .expect("connecting to the test database");
         let url = url_with_database(base_url, &name);
@@ -108,6 +108,15 @@ impl TestDatabase {
     /// An event log on this database.
     pub fn log(&self) -> EventLog {
         EventLog::new(self.pool.clone())
+    }
+
+    /// An event log for request paths (commands, GraphQL): a pool of its own with the
+    /// statement and lock timeouts `oms serve` gives them ([`crate::request_limits`]).
+    pub fn request_log(&self) -> EventLog {
+        let pool = crate::pool_options()
+            .max_connections(20)
+            .connect_lazy_with(crate::request_limits(self.options.clone()));
+        EventLog::new(pool)
     }
 }
 

@@ -23,10 +23,7 @@ fn watchdog_fails_a_hanging_test() {
         .expect("running the hanging test");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(101), "{stderr}");
-    assert!(
-        stderr.contains("it hangs"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("it hangs"), "{stderr}");
     assert!(
         started.elapsed() < Duration::from_secs(120),
         "took {:?}",

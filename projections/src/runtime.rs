@@ -13,7 +13,10 @@
 //!   concurrent command rolls the batch back and it is decided again on fresh state.
 //! - **Poison events**: a batch that fails is retried with backoff; after `max_attempts`
 //!   the projection stops in state `FAILED` with `last_error`. Other projections go on. A
-//!   restart retries it. A database that cannot be reached is waited for, not poison.
+//!   restart retries it. Only an event that cannot be applied is poison: a database that
+//!   fails in passing (unreachable, restarting, out of connections or disk, read-only,
+//!   timed out: `event_store::transient`), at start-up or mid-batch, is waited out for as
+//!   long as it lasts, in state `RETRYING` with the error, and the batch is tried again.
 //! - **Shutdown**: the batch in flight commits or rolls back, then the lock is released.
 
 use std::sync::Arc;
@@ -155,7 +158,9 @@ impl Runtime {
                 return;
             };
             tracing::info!(projection = name, "running");
-            let ended = self.run_owned(projection.as_ref(), &mut shutdown).await;
+            let ended = self
+                .run_owned(projection.as_ref(), &mut lock, &mut shutdown)
+                .await;
             let (state, error) = match &ended {
                 Ended::Shutdown => ("STOPPED", None),
                 Ended::LostOwnership => ("RUNNING", None),
@@ -225,16 +230,33 @@ impl Runtime {
         Ok(Some(connection))
     }
 
-    async fn run_owned(&self, projection: &dyn Projection, shutdown: &mut Shutdown) -> Ended {
+    async fn run_owned(
+        &self,
+        projection: &dyn Projection,
+        lock: &mut PgConnection,
+        shutdown: &mut Shutdown,
+    ) -> Ended {
         let name = projection.name();
-        let mut checkpoint = match load_checkpoint(&self.log, name).await {
-            Ok(checkpoint) => checkpoint,
-            Err(error) => return Ended::Failed(error.into()),
-        };
-        let mut watcher = match self.log.watch().await {
-            Ok(watcher) => watcher,
-            Err(error) => {
-                return Ended::Failed(anyhow::Error::new(error).context("listening for new events"))
+        let mut outage = Outage::default();
+        // Start-up reads the database too: an outage here is waited out like any other.
+        let (mut checkpoint, mut watcher) = loop {
+            let started = async {
+                let checkpoint = load_checkpoint(&self.log, name).await?;
+                let watcher = self.log.watch().await?;
+                Ok::<_, sqlx::Error>((checkpoint, watcher))
+            };
+            match started.await {
+                Ok(started) => break started,
+                Err(error) if event_store::is_transient(&error) => {
+                    let error = anyhow::Error::new(error).context("starting");
+                    if self
+                        .wait_out(name, lock, &mut outage, &error, shutdown)
+                        .await
+                    {
+                        return Ended::Shutdown;
+                    }
+                }
+                Err(error) => return Ended::Failed(anyhow::Error::new(error).context("starting")),
             }
         };
         let batch_size = self.options.batch_size;
@@ -250,12 +272,23 @@ impl Runtime {
             {
                 Ok(batch) => batch,
                 Err(error) => {
-                    tracing::warn!(projection = name, %error, "cannot read the log; retrying");
-                    tokio::time::sleep(self.options.standby_poll).await;
-                    continue;
+                    let error = anyhow::Error::new(error).context("reading the log");
+                    if is_transient(&error) {
+                        if self
+                            .wait_out(name, lock, &mut outage, &error, shutdown)
+                            .await
+                        {
+                            return Ended::Shutdown;
+                        }
+                        continue;
+                    }
+                    return Ended::Failed(error);
                 }
             };
             if batch.events.is_empty() {
+                if outage.since.is_some() {
+                    outage.over(name, lock).await;
+                }
                 tokio::select! {
                     () = watcher.wait(batch.held_back) => {}
                     _ = shutdown.changed() => {}
@@ -269,6 +302,7 @@ impl Runtime {
                 Ok(true) => {
                     checkpoint = batch.next;
                     failures = 0;
+                    outage = Outage::default(); // the checkpoint update set RUNNING
                 }
                 Ok(false) => return Ended::LostOwnership,
                 Err(error) if is_conflict(&error) => {
@@ -280,13 +314,13 @@ impl Runtime {
                     );
                     tokio::time::sleep(Duration::from_millis(fastrand::u64(1..=10))).await;
                 }
-                Err(error) if is_unreachable(&error) => {
-                    tracing::warn!(
-                        projection = name,
-                        error = format!("{error:#}"),
-                        "database unreachable; retrying"
-                    );
-                    tokio::time::sleep(self.options.standby_poll).await;
+                Err(error) if is_transient(&error) => {
+                    if self
+                        .wait_out(name, lock, &mut outage, &error, shutdown)
+                        .await
+                    {
+                        return Ended::Shutdown;
+                    }
                 }
                 Err(error) => {
                     failures += 1;
@@ -306,6 +340,44 @@ impl Runtime {
                     }
                 }
             }
+        }
+    }
+
+    /// Records that the database is failing in passing (state `RETRYING` with the error)
+    /// and waits before the next try, longer each time up to [`MAX_OUTAGE_BACKOFF`]. `true`:
+    /// shut down meanwhile.
+    async fn wait_out(
+        &self,
+        name: &str,
+        lock: &mut PgConnection,
+        outage: &mut Outage,
+        error: &anyhow::Error,
+        shutdown: &mut Shutdown,
+    ) -> bool {
+        let message = format!("{error:#}");
+        if outage.since.is_none() || outage.recorded.as_deref() != Some(message.as_str()) {
+            tracing::warn!(projection = name, error = %message, "the database is failing; retrying until it is back");
+            // Best effort, on the owner's own connection (it may outlive what broke the
+            // pool's), else the pool's; while the database is down both fail, and that is
+            // fine: the next try records it.
+            let recorded = match set_state(&mut *lock, name, "RETRYING", Some(&message)).await {
+                Ok(()) => true,
+                Err(_) => set_state(self.log.pool(), name, "RETRYING", Some(&message))
+                    .await
+                    .is_ok(),
+            };
+            if recorded {
+                outage.recorded = Some(message);
+            }
+        }
+        let since = *outage.since.get_or_insert_with(std::time::Instant::now);
+        let backoff = (self.options.retry_backoff * 2_u32.saturating_pow(outage.tries.min(16)))
+            .min(MAX_OUTAGE_BACKOFF);
+        outage.tries += 1;
+        tracing::debug!(projection = name, down_for = ?since.elapsed(), "waiting for the database");
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => false,
+            _ = shutdown.changed() => true,
         }
     }
 
@@ -371,26 +443,39 @@ pub(crate) fn decode_for(
         .collect()
 }
 
+/// The longest wait between tries while the database fails in passing.
+const MAX_OUTAGE_BACKOFF: Duration = Duration::from_secs(5);
+
+/// A stretch of transient database failures.
+#[derive(Debug, Default)]
+struct Outage {
+    since: Option<std::time::Instant>,
+    tries: u32,
+    /// The error recorded with `RETRYING`, so that a long outage writes it once.
+    recorded: Option<String>,
+}
+
+impl Outage {
+    /// The database answers again but no batch came to reset the state: back to RUNNING.
+    async fn over(&mut self, name: &str, lock: &mut PgConnection) {
+        if set_state(lock, name, "RUNNING", None).await.is_ok() {
+            tracing::info!(projection = name, "the database is back");
+            *self = Self::default();
+        }
+    }
+}
+
+/// A database failure that passes by itself, anywhere in the chain (`event_store::transient`).
+fn is_transient(error: &anyhow::Error) -> bool {
+    error.chain().any(event_store::is_transient_cause)
+}
+
 /// The batch's own append lost an optimistic-lock race (see [`Projection::appends_events`]).
 fn is_conflict(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         matches!(
             cause.downcast_ref::<AppendError>(),
             Some(AppendError::Conflict)
-        )
-    })
-}
-
-fn is_unreachable(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<sqlx::Error>(),
-            Some(
-                sqlx::Error::Io(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::WorkerCrashed
-            )
         )
     })
 }
@@ -409,17 +494,20 @@ async fn load_checkpoint(log: &EventLog, name: &str) -> Result<LogPosition, sqlx
     })
 }
 
-async fn set_state(
-    connection: &mut PgConnection,
+async fn set_state<'c, E>(
+    executor: E,
     name: &str,
     state: &str,
     error: Option<&str>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), sqlx::Error>
+where
+    E: sqlx::PgExecutor<'c>,
+{
     sqlx::query("UPDATE projection_checkpoints SET state = $2, last_error = $3, updated_at = now() WHERE name = $1")
         .bind(name)
         .bind(state)
         .bind(error)
-        .execute(connection)
+        .execute(executor)
         .await
         .map(|_| ())
 }

@@ -12,10 +12,14 @@ pub struct ProjectionStatus {
     pub head_position: i64,
     /// Committed events not applied yet.
     pub lag: i64,
-    /// RUNNING, REBUILDING, STOPPED or FAILED.
+    /// RUNNING, RETRYING (the database fails in passing; `last_error` says how), REBUILDING,
+    /// STOPPED or FAILED (an event it cannot apply; `last_error`).
     pub state: String,
     pub last_error: Option<String>,
 }
+
+/// Every state a projection can be in.
+pub const STATES: &[&str] = &["RUNNING", "RETRYING", "REBUILDING", "STOPPED", "FAILED"];
 
 /// The status of each of `names`, in that order; a projection that never ran is STOPPED
 /// at position 0.

@@ -323,3 +323,97 @@ async fn crashes_mid_batch_apply_every_event_exactly_once() {
         );
     }
 }
+
+/// Ends this database's sessions except this one's, the writer's and those holding
+/// advisory locks (projection owners), so that the next ones start with the database's new settings.
+async fn end_pooled_sessions(admin: &mut sqlx::PgConnection, db: &TestDatabase) {
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = $1 AND pid <> pg_backend_pid()
+           AND application_name <> 'writer'
+           AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory')",
+    )
+    .bind(&db.name)
+    .execute(admin)
+    .await
+    .expect("terminate");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_failing_in_passing_is_waited_out_as_retrying_never_failed() {
+    use sqlx::Connection;
+    let db = TestDatabase::new().await;
+    let log = db.log();
+    define(&log, "A", 10).await;
+    // A writer whose session predates the change below, so it can still append.
+    let writer = EventLog::new(
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(db.options.clone().application_name("writer"))
+            .await
+            .expect("writer pool"),
+    );
+
+    // The database turns read-only (as a primary being demoted does) for new sessions, and
+    // the pooled ones are ended (SQLSTATE 57P01): every batch now fails, for longer than
+    // the runtime's poison attempts last.
+    let mut admin = sqlx::PgConnection::connect_with(&db.options)
+        .await
+        .expect("admin");
+    let database = format!("\"{}\"", db.name);
+    let (stop, runtime) = start(&log, projections::read_models());
+    wait_for(&log, "products", |s| s.lag == 0).await;
+    sqlx::query(&format!(
+        "ALTER DATABASE {database} SET default_transaction_read_only = on"
+    ))
+    .execute(&mut admin)
+    .await
+    .expect("read-only");
+    end_pooled_sessions(&mut admin, &db).await;
+    define(&writer, "B", 20).await;
+    let read_status = || async {
+        let (state, error): (String, Option<String>) = sqlx::query_as(
+            "SELECT state, last_error FROM projection_checkpoints WHERE name = 'products'",
+        )
+        .fetch_one(
+            &mut sqlx::PgConnection::connect_with(&db.options)
+                .await
+                .expect("reader"),
+        )
+        .await
+        .expect("status");
+        (state, error)
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (state, error) = read_status().await;
+        assert_ne!(state, "FAILED", "{error:?}");
+        if state == "RETRYING" {
+            assert!(
+                error.unwrap_or_default().contains("read-only"),
+                "the error is named"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "never RETRYING: {state}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Well past max_attempts × backoff: still retrying, not failed.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(read_status().await.0, "RETRYING");
+
+    sqlx::query(&format!(
+        "ALTER DATABASE {database} RESET default_transaction_read_only"
+    ))
+    .execute(&mut admin)
+    .await
+    .expect("writable again");
+    end_pooled_sessions(&mut admin, &db).await;
+    let current = wait_for(&log, "products", |s| s.lag == 0).await;
+    assert_eq!(current.state, "RUNNING");
+    assert_eq!(current.last_error, None);
+    assert_eq!(products_table(&db).await.len(), 2);
+    stop.send(true).expect("stop");
+    runtime.await.expect("runtime");
+}

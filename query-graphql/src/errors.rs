@@ -23,19 +23,18 @@ pub fn bad_user_input(message: impl Into<String>) -> Error {
     coded(BAD_USER_INPUT, message)
 }
 
-/// A database failure as clients see it: unavailable when the database cannot be reached,
-/// otherwise an opaque internal error whose cause goes to the log.
+/// A database failure as clients see it: unavailable when it passes by itself
+/// (`event_store::transient`), otherwise an opaque internal error whose cause goes to the log.
 pub fn database(error: &sqlx::Error) -> Error {
-    match error {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => coded(
+    if event_store::is_transient(error) {
+        tracing::warn!(%error, "the database is failing in passing");
+        return coded(
             SERVICE_UNAVAILABLE,
-            "the database is unavailable; try again shortly",
-        ),
-        error => {
-            tracing::error!(%error, "GraphQL query failed");
-            coded(INTERNAL_SERVER_ERROR, "internal error")
-        }
+            "the database is unavailable or did not answer in time; try again shortly",
+        );
     }
+    tracing::error!(%error, "GraphQL query failed");
+    coded(INTERNAL_SERVER_ERROR, "internal error")
 }
 
 /// The read model holds something it never should: logged, opaque to clients.

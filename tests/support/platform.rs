@@ -53,7 +53,8 @@ impl Platform {
     pub async fn new() -> Self {
         let db = TestDatabase::new().await;
         let clock: SharedClock = Arc::new(SystemClock);
-        let router = command_api::router(command_api::AppState::new(db.log(), clock.clone()));
+        let router =
+            command_api::router(command_api::AppState::new(db.request_log(), clock.clone()));
         let store = AggregateStore::new(
             db.log(),
             domain::events::upcasters(),

@@ -71,7 +71,7 @@ impl Api {
     pub async fn new() -> Self {
         let db = TestDatabase::new().await;
         let clock: SharedClock = Arc::new(SystemClock);
-        let router = router(AppState::new(db.log(), clock));
+        let router = router(AppState::new(db.request_log(), clock));
         Self { db, router }
     }
 
