@@ -63,6 +63,19 @@ impl EventLog {
         &self.pool
     }
 
+    /// A transaction on the log's pool, begun in a task of its own. sqlx 0.8 counts a
+    /// transaction only once `BEGIN` has answered: a caller cancelled while `BEGIN` is in
+    /// flight (an aborted task, a dropped request) would hand the connection back to the
+    /// pool inside a transaction nobody knows of, and its next user would run in it,
+    /// holding locks and a snapshot indefinitely. Begun in its own task, the transaction
+    /// is always either handed over or dropped (and so rolled back) whole.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        let pool = self.pool.clone();
+        tokio::spawn(async move { pool.begin().await })
+            .await
+            .map_err(|_| sqlx::Error::WorkerCrashed)?
+    }
+
     /// Appends events in one transaction. Each event's sequence must be the next of its
     /// aggregate, else nothing is written and [`AppendError::Conflict`] is returned.
     pub async fn append(&self, events: &[SerializedEvent]) -> Result<Appended, AppendError> {
@@ -87,7 +100,7 @@ impl EventLog {
         E: From<AppendError>,
         F: for<'c> FnOnce(&'c mut PgConnection, &'c Appended) -> AfterAppend<'c, T, E>,
     {
-        let mut tx = self.pool.begin().await.map_err(AppendError::from)?;
+        let mut tx = self.begin().await.map_err(AppendError::from)?;
         let appended = insert_events(&mut tx, events).await?;
         let extra = after(&mut tx, &appended).await?;
         tx.commit().await.map_err(AppendError::from)?;

@@ -391,7 +391,7 @@ impl Runtime {
         events: &[event_store::RecordedEvent],
     ) -> anyhow::Result<bool> {
         let envelopes = decode_for(projection, events, &self.upcasters)?;
-        let mut tx = self.log.pool().begin().await?;
+        let mut tx = self.log.begin().await?;
         let changed = if envelopes.is_empty() {
             Changed::new()
         } else {
