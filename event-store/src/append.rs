@@ -133,7 +133,8 @@ impl EventLog {
 }
 
 /// Inserts all events with one statement. `WITH ORDINALITY … ORDER BY` makes the identity
-/// column number them in the given order, so an aggregate's events get rising positions.
+/// column number them in the given order, so an aggregate's events get rising positions;
+/// the transaction's id in the log's count (`crate::clock`) is taken once for them all.
 async fn insert_events(
     conn: &mut PgConnection,
     events: &[SerializedEvent],
@@ -163,10 +164,10 @@ async fn insert_events(
     }
     let result = sqlx::query_scalar::<_, i64>(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
-                             payload, metadata, recorded_at)
+                             payload, metadata, recorded_at, transaction_id)
          SELECT t.aggregate_type, t.aggregate_id, t.sequence, t.event_type, t.event_version,
-                t.payload, t.metadata, $8
-         FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[],
+                t.payload, t.metadata, $8, x.id
+         FROM (SELECT oms_log_xact_id() AS id) x, UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[],
                      $6::jsonb[], $7::jsonb[])
               WITH ORDINALITY AS t(aggregate_type, aggregate_id, sequence, event_type,
                                    event_version, payload, metadata, ord)

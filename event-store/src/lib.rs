@@ -12,6 +12,8 @@
 //!   positions, optional further writes in the same transaction).
 //! - [`aggregates`]: [`AggregateStore`], aggregates loaded from their latest snapshot and
 //!   the events after it, and snapshotted as they are appended.
+//! - [`clock`]: the log's count of transaction ids, kept in order across a move of the
+//!   database to another cluster.
 //! - [`read`]: gapless reads across all aggregates ([`EventLog::read_after`]).
 //! - [`watch`] and `announce`: waking followers after commits without busy polling.
 //! - [`repository`]: [`PgEventRepository`], cqrs-es persistence over the log.
@@ -23,6 +25,7 @@
 pub mod aggregates;
 mod announce;
 pub mod append;
+pub mod clock;
 pub mod embedded;
 pub mod event;
 mod position;

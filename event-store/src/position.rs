@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 pub struct LogPosition {
-    /// The id (`pg_current_xact_id()`) of the transaction that appended the event.
+    /// The id of the transaction that appended the event, in the log's count
+    /// (`pg_current_xact_id()` plus the offset of [`crate::clock`]).
     pub transaction_id: i64,
     /// The event's global position (unique, increasing in insertion order).
     pub position: i64,

@@ -6,10 +6,15 @@ use sqlx::PgPool;
 /// Every migration of `schemas/migrations`, in order.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../schemas/migrations");
 
-/// Applies the migrations that are not applied yet. Safe to run from several processes at
-/// once: sqlx serialises migration runs with an advisory lock.
+/// Applies the migrations that are not applied yet, then aligns the log clock with this
+/// cluster (`crate::clock`). Safe to run from several processes at once: sqlx serialises
+/// migration runs with an advisory lock, and so does the alignment.
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    MIGRATOR.run(pool).await
+    MIGRATOR.run(pool).await?;
+    crate::clock::align(pool)
+        .await
+        .map_err(sqlx::migrate::MigrateError::Execute)?;
+    Ok(())
 }
 
 /// Whether every migration this build knows is applied (what `/readyz` asks).
