@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// Listen address.
     #[arg(long, env = "OMS_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
+    /// Browser origins besides the service's own that may open /graphql/ws
+    /// (comma-separated, like `https://shop.example`).
+    #[arg(long, env = "OMS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
 }
 
 /// The parts of the platform a process can run.

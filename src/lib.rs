@@ -14,6 +14,7 @@
 
 pub mod cli;
 pub mod database;
+pub mod http;
 pub mod logging;
 pub mod ops;
 pub mod rebuild;

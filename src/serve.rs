@@ -1,6 +1,5 @@
 //! `oms serve`: migrate, then serve the role's routes until SIGINT/SIGTERM.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,10 +14,16 @@ use tokio::sync::watch;
 use crate::cli::{Role, ServeArgs};
 use crate::ops::{self, OpsState};
 
+/// The HTTP application of a role, with GraphQL's default options (see [`app_with`]).
+pub fn app(role: Role, log: EventLog) -> Router {
+    app_with(role, log, query_graphql::Options::default())
+}
+
 /// The HTTP application of a role. Every role serves the operational routes; `all` and
 /// `command-api` serve the command routes; `all` and `query-graphql` serve GraphQL at
-/// `/graphql` and `/graphql/ws`. Unknown routes are a problem+json 404.
-pub fn app(role: Role, log: EventLog) -> Router {
+/// `/graphql` and `/graphql/ws` with `graphql` options. Unknown routes are a problem+json
+/// 404.
+pub fn app_with(role: Role, log: EventLog, graphql: query_graphql::Options) -> Router {
     let mut app = ops::router(OpsState {
         log: log.clone(),
         started: Instant::now(),
@@ -32,7 +37,7 @@ pub fn app(role: Role, log: EventLog) -> Router {
         )));
     }
     if matches!(role, Role::All | Role::QueryGraphql) {
-        app = app.merge(query_graphql::router(log));
+        app = app.merge(query_graphql::router_with(log, graphql));
     }
     app.fallback(command_api::not_found)
 }
@@ -46,17 +51,6 @@ pub fn projectors(log: &EventLog, shutdown: watch::Receiver<bool>) -> tokio::tas
     tokio::spawn(runtime.run(shutdown))
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish.
-pub async fn run(
-    listener: TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-}
-
 /// Serves `args.role`: request paths (commands, GraphQL, ops) on `requests`, background
 /// work (migrations, projectors) on `log`; both are the same database.
 pub async fn serve(log: EventLog, requests: EventLog, args: &ServeArgs) -> anyhow::Result<()> {
@@ -68,12 +62,17 @@ pub async fn serve(log: EventLog, requests: EventLog, args: &ServeArgs) -> anyho
     tracing::info!(%addr, role = %args.role, "listening");
     let (stop, stopped) = watch::channel(false);
     let projectors =
-        matches!(args.role, Role::All | Role::Projector).then(|| projectors(&log, stopped));
+        matches!(args.role, Role::All | Role::Projector).then(|| projectors(&log, stopped.clone()));
+    let graphql = query_graphql::Options {
+        allowed_origins: args.allowed_origins.clone(),
+        shutdown: Some(stopped),
+    };
     let shutdown = async move {
         shutdown_signal().await;
         let _ = stop.send(true);
     };
-    run(listener, app(args.role, requests), shutdown).await?;
+    let app = app_with(args.role, requests, graphql);
+    crate::http::run(listener, app, shutdown, &crate::http::HttpLimits::default()).await?;
     if let Some(projectors) = projectors {
         // Each finishes or rolls back its batch in flight and releases its lock.
         projectors.await?;

@@ -15,6 +15,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("the request body is larger than 64 KiB")]
     PayloadTooLarge,
+    #[error("the request body did not arrive within {0} s")]
+    RequestTimeout(u64),
     #[error("{0}")]
     NotFound(String),
     #[error("this route takes POST")]
@@ -54,6 +56,11 @@ pub const PROBLEMS: &[(&str, u16, &str)] = &[
         "a body that is not application/json",
     ),
     ("payload-too-large", 413, "a body over 64 KiB"),
+    (
+        "request-timeout",
+        408,
+        "the body did not arrive in time (a client that stalls mid-request)",
+    ),
     (
         "not-found",
         404,
@@ -132,6 +139,7 @@ impl ApiError {
                 ("unsupported-media-type", StatusCode::UNSUPPORTED_MEDIA_TYPE)
             }
             Self::PayloadTooLarge => ("payload-too-large", StatusCode::PAYLOAD_TOO_LARGE),
+            Self::RequestTimeout(_) => ("request-timeout", StatusCode::REQUEST_TIMEOUT),
             Self::NotFound(_) => ("not-found", StatusCode::NOT_FOUND),
             Self::MethodNotAllowed => ("method-not-allowed", StatusCode::METHOD_NOT_ALLOWED),
             Self::Validation(_) => ("validation-failed", StatusCode::UNPROCESSABLE_ENTITY),

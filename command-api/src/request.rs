@@ -15,6 +15,10 @@ use crate::AppState;
 /// The largest body accepted.
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// How long a client may take to send the body once its headers are in: a client that
+/// stalls mid-body gets `408`, well within the command deadline.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// What every command carries besides its body.
 #[derive(Debug, Clone)]
 pub struct CommandContext {
@@ -96,16 +100,19 @@ impl<T: DeserializeOwned> CommandRequest<T> {
         if declared.is_some_and(|n| n > MAX_BODY) {
             return Err(ApiError::PayloadTooLarge);
         }
-        let bytes = axum::body::to_bytes(body, MAX_BODY)
+        // Even an empty body must be declared JSON: a browser's cross-site form post (which
+        // can send no other media type without CORS) never runs a command.
+        if !is_json(headers) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY))
             .await
+            .map_err(|_| ApiError::RequestTimeout(BODY_TIMEOUT.as_secs()))?
             .map_err(|_| ApiError::PayloadTooLarge)?;
         // An empty body stands for `{}` (e.g. `POST /shipments/{id}/deliver`).
         let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
             json!({})
         } else {
-            if !is_json(headers) {
-                return Err(ApiError::UnsupportedMediaType);
-            }
             serde_json::from_slice(&bytes)
                 .map_err(|e| ApiError::Malformed(format!("the body is not valid JSON: {e}")))?
         };

@@ -392,3 +392,22 @@ async fn ids_in_paths_are_uuids_however_they_are_written() {
     .await
     .expect(200);
 }
+
+#[tokio::test]
+async fn an_empty_body_must_still_be_declared_json() {
+    let api = Api::new().await;
+    // What a cross-site HTML form can send without CORS: no JSON media type.
+    for content_type in [
+        None,
+        Some("application/x-www-form-urlencoded"),
+        Some("text/plain"),
+    ] {
+        let mut request = Request::post("/shipments/9b2f4a4e-1d57-4a4e-9c57-1b2f4a4e1d57/deliver");
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        api.send(request.body(Body::empty()).expect("request"))
+            .await
+            .expect_problem(415, "unsupported-media-type");
+    }
+}

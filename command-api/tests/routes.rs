@@ -202,10 +202,11 @@ async fn order_pay_and_cancel_and_shipment_dispatch_and_deliver() {
         .await
         .expect(200);
     assert_eq!(dispatched.body["status"], "DISPATCHED");
-    // deliver takes `{}` or no body at all.
+    // deliver takes `{}` or an empty body (still declared JSON).
     let delivered = api
         .send(
             axum::http::Request::post(format!("/shipments/{shipment}/deliver"))
+                .header("content-type", "application/json")
                 .body(axum::body::Body::empty())
                 .expect("request"),
         )

@@ -33,6 +33,7 @@ use axum::Router;
 use futures_util::{future, SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use tokio::sync::watch;
 
 use crate::consistency::{Executed, MinPosition};
 use crate::documents::Documents;
@@ -54,22 +55,62 @@ pub const MIN_POSITION_HEADER: &str = "oms-min-position";
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
-/// `/graphql` and `/graphql/ws` for `schema`.
+/// The close code sent to subscribers when the server shuts down (going away).
+pub const GOING_AWAY: u16 = 1001;
+
+/// How the service meets browsers and its own shutdown.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Origins besides the service's own that may open `/graphql/ws`
+    /// (`OMS_ALLOWED_ORIGINS`), like `https://shop.example`. A request without `Origin`
+    /// (not from a browser) is not restricted.
+    pub allowed_origins: Vec<String>,
+    /// Turns `true` when the process shuts down: open sockets are closed with
+    /// [`GOING_AWAY`].
+    pub shutdown: Option<watch::Receiver<bool>>,
+}
+
 /// What the handlers share.
 #[derive(Clone)]
 struct Service {
     schema: OmsSchema,
     documents: Arc<Documents>,
+    options: Arc<Options>,
 }
 
-pub fn router(schema: OmsSchema) -> Router {
+/// `/graphql` and `/graphql/ws` for `schema`.
+pub fn router(schema: OmsSchema, options: Options) -> Router {
     Router::new()
         .route("/graphql", get(get_graphql).post(post_graphql))
         .route("/graphql/ws", get(subscribe))
         .with_state(Service {
             schema,
             documents: Arc::default(),
+            options: Arc::new(options),
         })
+}
+
+/// Whether a browser page from `headers`' `Origin` may open a socket: its own origin (the
+/// `Host` it talks to), one of `allowed`, or no `Origin` at all (not a browser).
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let origin = origin.trim_end_matches('/');
+    let same = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .is_some_and(|host| {
+            origin.split_once("://").is_some_and(|(scheme, rest)| {
+                matches!(scheme, "http" | "https") && rest.eq_ignore_ascii_case(host)
+            })
+        });
+    same || allowed
+        .iter()
+        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
 }
 
 /// A GraphQL-over-HTTP request body.
@@ -408,8 +449,17 @@ fn wants_html(headers: &HeaderMap) -> bool {
 
 async fn subscribe(
     State(service): State<Service>,
+    headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    if !origin_allowed(&headers, &service.options.allowed_origins) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN_ORIGIN",
+            "this origin may not open /graphql/ws (see OMS_ALLOWED_ORIGINS)",
+        )
+        .into_response();
+    }
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(rejection) => {
@@ -432,12 +482,30 @@ async fn subscribe(
         .and_then(|p| p.to_str().ok())
         .and_then(|p| p.parse().ok())
         .unwrap_or(WebSocketProtocols::GraphQLWS);
+    let shutdown = service.options.shutdown.clone();
     upgrade
-        .on_upgrade(move |socket| serve_socket(socket, service.schema, protocol))
+        .on_upgrade(move |socket| serve_socket(socket, service.schema, protocol, shutdown))
         .into_response()
 }
 
-async fn serve_socket(socket: WebSocket, schema: OmsSchema, protocol: WebSocketProtocols) {
+/// Completes when `shutdown` turns true (never, without one).
+async fn shutting_down(shutdown: Option<watch::Receiver<bool>>) {
+    match shutdown {
+        Some(mut shutdown) => {
+            if shutdown.wait_for(|stop| *stop).await.is_err() {
+                future::pending::<()>().await;
+            }
+        }
+        None => future::pending().await,
+    }
+}
+
+async fn serve_socket(
+    socket: WebSocket,
+    schema: OmsSchema,
+    protocol: WebSocketProtocols,
+    shutdown: Option<watch::Receiver<bool>>,
+) {
     let (mut sink, incoming) = socket.split();
     let incoming = incoming
         .take_while(|message| future::ready(message.is_ok()))
@@ -453,9 +521,15 @@ async fn serve_socket(socket: WebSocket, schema: OmsSchema, protocol: WebSocketP
     data.insert(too_slow.clone());
     let outgoing = GraphQLWebSocket::new(schema, incoming, protocol).connection_data(data);
     futures_util::pin_mut!(outgoing);
+    let going_away = shutting_down(shutdown);
+    futures_util::pin_mut!(going_away);
     loop {
         let message = tokio::select! {
             message = outgoing.next() => message,
+            () = &mut going_away => {
+                let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(close(GOING_AWAY, "the server is shutting down"))).await;
+                return;
+            }
             () = too_slow.0.notified() => {
                 let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(close(TOO_SLOW, "subscriber too slow: updates were dropped"))).await;
                 return;

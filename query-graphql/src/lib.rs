@@ -39,8 +39,16 @@ pub mod views;
 use axum::Router;
 use event_store::EventLog;
 
-/// `/graphql` and `/graphql/ws` over `log`'s database. Starts the process's listener.
+pub use http::Options;
+
+/// `/graphql` and `/graphql/ws` over `log`'s database, with default [`Options`]. Starts
+/// the process's listener.
 pub fn router(log: EventLog) -> Router {
+    router_with(log, Options::default())
+}
+
+/// [`router`] with `options` (allowed origins, shutdown).
+pub fn router_with(log: EventLog, options: Options) -> Router {
     let hub = hub::Hub::start(log.clone());
-    http::router(schema::build(log, hub))
+    http::router(schema::build(log, hub), options)
 }

@@ -267,3 +267,99 @@ async fn a_subscriber_that_falls_behind_is_dropped_and_the_others_go_on() {
     }
     reader.abort();
 }
+
+/// Serves only GraphQL on `platform`'s database, with `options`.
+async fn serve_with(platform: &Platform, options: query_graphql::Options) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = query_graphql::router_with(platform.log.clone(), options);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("ws://{addr}/graphql/ws")
+}
+
+/// The status of an upgrade to `url` from a page of `origin` (none: not a browser).
+async fn upgrade_status(url: &str, origin: Option<&str>) -> u16 {
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().expect("header"));
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((_, response)) => response.status().as_u16(),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(error) => panic!("upgrade failed: {error}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_own_and_allowed_origins_may_open_a_socket() {
+    let platform = Platform::without_projectors().await;
+    let url = serve_with(
+        &platform,
+        query_graphql::Options {
+            allowed_origins: vec!["https://shop.example".into()],
+            shutdown: None,
+        },
+    )
+    .await;
+    let host = url
+        .trim_start_matches("ws://")
+        .trim_end_matches("/graphql/ws");
+    assert_eq!(upgrade_status(&url, None).await, 101, "not a browser");
+    assert_eq!(
+        upgrade_status(&url, Some(&format!("http://{host}"))).await,
+        101,
+        "same origin"
+    );
+    assert_eq!(
+        upgrade_status(&url, Some("https://shop.example")).await,
+        101,
+        "allowed"
+    );
+    assert_eq!(upgrade_status(&url, Some("http://evil.example")).await, 403);
+    assert_eq!(
+        upgrade_status(&url, Some("https://shop.example.evil.example")).await,
+        403
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutting_down_closes_sockets_as_going_away() {
+    let platform = Platform::without_projectors().await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let url = serve_with(
+        &platform,
+        query_graphql::Options {
+            allowed_origins: Vec::new(),
+            shutdown: Some(stopped),
+        },
+    )
+    .await;
+    let mut socket = connect(&url).await;
+    send(
+        &mut socket,
+        json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { orderUpdated { id } }"}}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.send(true).expect("stop");
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                other => panic!("the socket ended without a close frame: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("closed in time");
+    assert_eq!(closed, Some(query_graphql::http::GOING_AWAY));
+}
