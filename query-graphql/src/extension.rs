@@ -56,9 +56,12 @@ impl Extension for Request {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables)
+        let document = next
+            .run(ctx, query, variables)
             .await
-            .map_err(|e| limits::with_code(e, "GRAPHQL_PARSE_FAILED"))
+            .map_err(|e| limits::with_code(e, "GRAPHQL_PARSE_FAILED"))?;
+        limits::check_database_work(&document)?;
+        Ok(document)
     }
 
     async fn validation(

@@ -193,4 +193,33 @@ async fn statements_per_query_do_not_grow_with_the_page() {
         none.is_empty(),
         "refused before any database work: {none:#?}"
     );
+
+    // Cheap by complexity, costly in statements: aliases of a root field, and counts.
+    let aliases: String = (0..2_000)
+        .map(|n| format!("a{n}: orders {{ totalCount }} "))
+        .collect();
+    let roots: String = (0..17)
+        .map(|n| format!("p{n}: product(sku: \"S{n}\") {{ sku }} "))
+        .collect();
+    let counts: String = (0..5)
+        .map(|n| format!("c{n}: orders(filter: {{status: PAID}}) {{ totalCount }} "))
+        .collect();
+    for query in [
+        format!("{{ {aliases} }}"),
+        format!("{{ {roots} }}"),
+        format!("{{ {counts} }}"),
+        format!("query {{ ...many }} fragment many on Query {{ {roots} }}"),
+    ] {
+        let (none, response) = recorder.count(&platform, &query).await;
+        assert_eq!(codes(&response), ["QUERY_TOO_COMPLEX"], "{response}");
+        assert!(
+            none.is_empty(),
+            "refused before any database work: {none:#?}"
+        );
+    }
+    let within: String = (0..4)
+        .map(|n| format!("c{n}: orders(filter: {{status: PAID}}) {{ totalCount }} "))
+        .collect();
+    let (_, response) = recorder.count(&platform, &format!("{{ {within} }}")).await;
+    assert!(response.get("errors").is_none(), "{response}");
 }
