@@ -1,10 +1,10 @@
 //! Parsed queries by their text. Clients send the same few queries again and again, and
-//! parsing is a good part of what a small query costs; a cached document is cloned
+//! parsing is a good part of what a small query costs; a cached document is shared
 //! instead. Documents that do not parse are not kept (async-graphql parses them again
 //! to report the error).
 
 use std::num::NonZeroUsize;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::ExecutableDocument;
 use lru::LruCache;
@@ -13,7 +13,7 @@ use lru::LruCache;
 pub const CAPACITY: usize = 512;
 
 #[derive(Debug)]
-pub struct Documents(Mutex<LruCache<String, ExecutableDocument>>);
+pub struct Documents(Mutex<LruCache<String, Arc<ExecutableDocument>>>);
 
 impl Default for Documents {
     fn default() -> Self {
@@ -25,13 +25,13 @@ impl Default for Documents {
 
 impl Documents {
     /// `query` parsed, or `None` when it does not parse.
-    pub fn parse(&self, query: &str) -> Option<ExecutableDocument> {
+    pub fn parse(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
         if let Ok(mut cache) = self.0.lock() {
             if let Some(document) = cache.get(query) {
                 return Some(document.clone());
             }
         }
-        let document = async_graphql::parser::parse_query(query).ok()?;
+        let document = Arc::new(async_graphql::parser::parse_query(query).ok()?);
         if let Ok(mut cache) = self.0.lock() {
             cache.put(query.to_owned(), document.clone());
         }

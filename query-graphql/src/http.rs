@@ -298,10 +298,10 @@ async fn execute(
         .into_response();
     }
     let mut request = async_graphql::Request::new(params.query);
-    if let Some(document) = document {
-        request.set_parsed_query(document);
+    if let Some(document) = &document {
+        request.set_parsed_query(ExecutableDocument::clone(document));
     }
-    if let Some(name) = params.operation_name {
+    if let Some(name) = &params.operation_name {
         request = request.operation_name(name);
     }
     if let Some(variables) = params.variables {
@@ -322,7 +322,14 @@ async fn execute(
     }
     let executed = Executed::default();
     request = request.data(executed.clone());
-    let response = service.schema.execute(request).await;
+    let mut response = service.schema.execute(request).await;
+    if let Some(document) = &document {
+        crate::order::in_selection_order(
+            document,
+            params.operation_name.as_deref(),
+            &mut response.data,
+        );
+    }
     let started = executed.0.load(Ordering::Acquire);
     let body = Answer {
         // A request error (no execution) has no `data` entry.

@@ -14,7 +14,7 @@
 //!   refused before execution) and [`consistency`] (`OMS-Min-Position`,
 //!   `extensions.position`).
 //! - [`http`]: the axum glue: GraphQL over HTTP, WebSocket, GraphiQL; [`documents`]: parsed
-//!   queries kept by their text.
+//!   queries kept by their text; [`order`]: answers in the order of the query.
 //!
 //! Resolvers read only the read-model tables (and `projection_checkpoints`), never the
 //! aggregates or the event log, except to learn where an `OMS-Min-Position` lies.
@@ -29,6 +29,7 @@ pub mod http;
 pub mod hub;
 pub mod limits;
 pub mod loaders;
+pub mod order;
 pub mod pages;
 pub mod query;
 pub mod scalars;

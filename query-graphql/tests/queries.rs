@@ -339,3 +339,28 @@ async fn unknown_ids_are_null_and_bad_arguments_are_bad_user_input() {
         assert!(response["extensions"]["position"].is_i64(), "{response}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_response_keeps_the_order_of_the_selection_set() {
+    let platform = Platform::start().await;
+    let query = "{ z: products { totalCount } y: orders { totalCount } x: customers { totalCount } w: projections { name } }";
+    let reply = platform
+        .send(
+            axum::http::Request::post("/graphql")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(json!({"query": query}).to_string()))
+                .expect("request"),
+        )
+        .await;
+    let data = reply.text.find("\"data\"").expect("data");
+    let at = |key: &str| {
+        reply.text[data..]
+            .find(&format!("\"{key}\":"))
+            .unwrap_or_else(|| panic!("{key} in {}", reply.text))
+    };
+    assert!(
+        at("z") < at("y") && at("y") < at("x") && at("x") < at("w"),
+        "serialized out of selection order: {}",
+        reply.text
+    );
+}
