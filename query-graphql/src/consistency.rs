@@ -2,7 +2,8 @@
 //!
 //! A request with `OMS-Min-Position: N` is executed only once every read model has
 //! applied the event at position N: the hub is woken by the projections' commit
-//! notifications, there is no polling loop. Past [`MAX_WAIT`] the request fails with
+//! notifications, there is no polling loop, and a position not committed yet is looked
+//! up by the hub for all its waiters at once. Past [`MAX_WAIT`] the request fails with
 //! `CONSISTENCY_TIMEOUT`. Every response then says, in `extensions.position`, the log
 //! position every read model had reached when it was executed: the answer reflects at
 //! least the events up to there.
@@ -47,18 +48,18 @@ pub async fn wait_for(
         )
     };
     let mut checkpoints = hub.checkpoints();
-    // The event's place in the log order; until it is committed, wait for news.
-    let target: LogPosition = loop {
-        checkpoints.borrow_and_update();
-        match log.position_of(min).await {
-            Ok(Some(target)) => break target,
-            Ok(None) => {}
-            Err(error) => return Err(crate::errors::database_server_error(&error)),
-        }
-        match tokio::time::timeout_at(deadline, checkpoints.changed()).await {
-            Ok(Ok(())) => {}
+    // The event's place in the log order: committed already (the usual case, a position a
+    // command answered), or looked up by the hub, for every such request at once, as
+    // commits are announced.
+    // Asked of the hub first, so that a commit between the two cannot be missed.
+    let located = hub.locate(min);
+    let target: LogPosition = match log.position_of(min).await {
+        Ok(Some(target)) => target,
+        Ok(None) => match tokio::time::timeout_at(deadline, located).await {
+            Ok(Ok(target)) => target,
             Ok(Err(_)) | Err(_) => return Err(timeout()),
-        }
+        },
+        Err(error) => return Err(crate::errors::database_server_error(&error)),
     };
     let reached =
         tokio::time::timeout_at(deadline, checkpoints.wait_for(|c| c.reflected() >= target))

@@ -17,7 +17,7 @@ use std::time::Duration;
 use event_store::{EventLog, LogPosition};
 use projections::notify::{Committed, CHANNEL};
 use sqlx::postgres::PgListener;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::fetch;
 use crate::views::order::OrderRow;
@@ -56,11 +56,33 @@ pub struct OrdersChanged {
     pub orders: Vec<OrderRow>,
 }
 
+/// Log positions requests wait to see committed (`OMS-Min-Position` ahead of the log):
+/// looked up together, one statement per notification, however many wait.
+#[derive(Debug, Default)]
+struct Lookups(std::sync::Mutex<Vec<(i64, oneshot::Sender<LogPosition>)>>);
+
+impl Lookups {
+    fn take(&self) -> Vec<(i64, oneshot::Sender<LogPosition>)> {
+        let mut pending = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // Requests that gave up (timed out, went away) wait no more.
+        pending.retain(|(_, waiter)| !waiter.is_closed());
+        std::mem::take(&mut *pending)
+    }
+
+    fn put_back(&self, unresolved: Vec<(i64, oneshot::Sender<LogPosition>)>) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(unresolved);
+    }
+}
+
 /// A handle on the hub; the listener stops when the last handle is dropped.
 #[derive(Debug, Clone)]
 pub struct Hub {
     checkpoints: watch::Receiver<Checkpoints>,
     orders: broadcast::Sender<Arc<OrdersChanged>>,
+    lookups: Arc<Lookups>,
     _alive: watch::Receiver<()>,
 }
 
@@ -75,10 +97,12 @@ impl Hub {
         let (checkpoints_tx, checkpoints) = watch::channel(Checkpoints::default());
         let (orders, _) = broadcast::channel(backlog.max(1));
         let (alive_tx, alive) = watch::channel(());
+        let lookups = Arc::new(Lookups::default());
         let listener = Listener {
             log,
             checkpoints: checkpoints_tx,
             orders: orders.clone(),
+            lookups: lookups.clone(),
         };
         tokio::spawn(async move {
             tokio::select! {
@@ -89,8 +113,17 @@ impl Hub {
         Self {
             checkpoints,
             orders,
+            lookups,
             _alive: alive,
         }
+    }
+
+    /// Where the event at `position` stands in the log order, once it is committed: the
+    /// hub looks for every waiting position with one statement after each notification.
+    pub fn locate(&self, position: i64) -> oneshot::Receiver<LogPosition> {
+        let (found, receiver) = oneshot::channel();
+        self.lookups.put_back(vec![(position, found)]);
+        receiver
     }
 
     /// The read models' checkpoints, as last heard.
@@ -114,6 +147,7 @@ struct Listener {
     log: EventLog,
     checkpoints: watch::Sender<Checkpoints>,
     orders: broadcast::Sender<Arc<OrdersChanged>>,
+    lookups: Arc<Lookups>,
 }
 
 impl Listener {
@@ -145,6 +179,44 @@ impl Listener {
                 Ok(Ok(None)) => return Ok(()),
                 Ok(Err(error)) => return Err(error),
                 Err(_quiet) => self.refresh().await?,
+            }
+            self.resolve().await;
+        }
+    }
+
+    /// Looks up every waiting position in one statement; those not committed yet wait
+    /// for the next notification.
+    async fn resolve(&self) {
+        let mut pending = self.lookups.take();
+        if pending.is_empty() {
+            return;
+        }
+        let positions: Vec<i64> = pending.iter().map(|(p, _)| *p).collect();
+        let found: Result<Vec<(i64, i64)>, sqlx::Error> =
+            sqlx::query_as("SELECT position, transaction_id FROM events WHERE position = ANY($1)")
+                .bind(&positions)
+                .fetch_all(self.log.pool())
+                .await;
+        match found {
+            Ok(rows) => {
+                let rows: BTreeMap<i64, i64> = rows.into_iter().collect();
+                let mut unresolved = Vec::new();
+                for (position, waiter) in pending.drain(..) {
+                    match rows.get(&position) {
+                        Some(&transaction_id) => {
+                            let _ = waiter.send(LogPosition {
+                                transaction_id,
+                                position,
+                            });
+                        }
+                        None => unresolved.push((position, waiter)),
+                    }
+                }
+                self.lookups.put_back(unresolved);
+            }
+            Err(error) => {
+                tracing::debug!(%error, "could not look up awaited positions; trying again");
+                self.lookups.put_back(pending);
             }
         }
     }

@@ -222,4 +222,43 @@ async fn statements_per_query_do_not_grow_with_the_page() {
         .collect();
     let (_, response) = recorder.count(&platform, &format!("{{ {within} }}")).await;
     assert!(response.get("errors").is_none(), "{response}");
+
+    // Requests waiting for a position not written yet: the hub looks it up for all of them
+    // at once as commits are announced, not each of them at every announcement.
+    platform.start_projectors();
+    let ahead = platform.log.head_position().await.expect("head") + 3;
+    recorder.0.seen.lock().expect("lock").clear();
+    recorder.0.recording.store(true, Ordering::SeqCst);
+    let waiters = futures_util::future::join_all(
+        (0..20).map(|_| platform.gql_at(ahead, "{ products(first: 1) { totalCount } }", json!({}))),
+    );
+    let writes = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        for n in 0..3 {
+            platform
+                .command(
+                    "/customers",
+                    json!({"name": "Waiter", "email": format!("waiter{n}@example.com")}),
+                )
+                .await;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    let (answers, ()) = tokio::join!(waiters, writes);
+    recorder.0.recording.store(false, Ordering::SeqCst);
+    for answer in &answers {
+        assert!(answer.get("errors").is_none(), "{answer}");
+    }
+    let lookups = recorder
+        .0
+        .seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|sql| sql.contains("FROM events WHERE position"))
+        .count();
+    assert!(
+        lookups <= 20 + 25,
+        "{lookups} position lookups for 20 waiters"
+    );
 }
