@@ -69,27 +69,13 @@ async fn main() {
     let (stop, stopped) = watch::channel(false);
     let projectors = oms::serve::projectors(&log, stopped);
 
-    let mut setup = Client::connect(addr).await;
-    let (_, customer) = setup
-        .post(
-            "/customers",
-            &json!({"name": "Bench", "email": "bench@example.com"}).to_string(),
-        )
-        .await;
-    let customer = customer["id"].as_str().expect("customer").to_owned();
-    let address = json!({"line1": "Hauptstraße 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}).to_string();
-    let (_, added) = setup
-        .post(&format!("/customers/{customer}/addresses"), &address)
-        .await;
-    let address = added["address_id"].as_str().expect("address").to_owned();
-    for sku in (0..PRODUCTS)
-        .map(|n| format!("SKU-{n}"))
-        .chain([HOT_SKU.to_owned()])
-    {
-        let product = json!({"sku": sku, "name": format!("Product {sku}"), "price": {"amount": "9.90", "currency": "EUR"}, "stock": 1_000_000});
-        let (status, reply) = setup.post("/products", &product.to_string()).await;
-        assert_eq!(status, 201, "{reply}");
-    }
+    let (customer, address) = support::shop(
+        addr,
+        (0..PRODUCTS)
+            .map(|n| format!("SKU-{n}"))
+            .chain([HOT_SKU.to_owned()]),
+    )
+    .await;
     let order_body = {
         let (customer, address) = (customer.clone(), address.clone());
         move |lines: Vec<Value>| {
@@ -205,7 +191,8 @@ async fn main() {
     ));
 
     // A command's load: the hot product, with its whole history behind it, against a new one.
-    let (status, reply) = setup
+    let (status, reply) = Client::connect(addr)
+        .await
         .post("/products", &json!({"sku": "NEW", "name": "New", "price": {"amount": "9.90", "currency": "EUR"}, "stock": 10}).to_string())
         .await;
     assert_eq!(status, 201, "{reply}");

@@ -39,23 +39,7 @@ async fn main() {
     .await;
 
     // A customer with an address, and a catalog with plenty of stock.
-    let mut setup = Client::connect(addr).await;
-    let (_, customer) = setup
-        .post(
-            "/customers",
-            &json!({"name": "Bench", "email": "bench@example.com"}).to_string(),
-        )
-        .await;
-    let customer = customer["id"].as_str().expect("customer").to_owned();
-    let address = json!({"line1": "Hauptstraße 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}).to_string();
-    let (_, added) = setup
-        .post(&format!("/customers/{customer}/addresses"), &address)
-        .await;
-    let address = added["address_id"].as_str().expect("address").to_owned();
-    for n in 0..PRODUCTS {
-        let product = json!({"sku": format!("SKU-{n}"), "name": format!("Product {n}"), "price": {"amount": "9.90", "currency": "EUR"}, "stock": 1_000_000});
-        setup.post("/products", &product.to_string()).await;
-    }
+    let (customer, address) = support::shop(addr, (0..PRODUCTS).map(|n| format!("SKU-{n}"))).await;
 
     sqlx::query("CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, payload jsonb NOT NULL)")
         .execute(&pool)

@@ -41,6 +41,33 @@ pub async fn serve(app: axum::Router) -> SocketAddr {
     addr
 }
 
+/// A customer with an address and a catalog of `skus`, each with a million in stock, set
+/// up over HTTP: (customer id, address id).
+pub async fn shop(addr: SocketAddr, skus: impl IntoIterator<Item = String>) -> (String, String) {
+    let mut setup = Client::connect(addr).await;
+    let (_, customer) = setup
+        .post(
+            "/customers",
+            &serde_json::json!({"name": "Bench", "email": "bench@example.com"}).to_string(),
+        )
+        .await;
+    let customer = customer["id"].as_str().expect("customer").to_owned();
+    let address = serde_json::json!({"line1": "Hauptstraße 1", "city": "Berlin", "postal_code": "10115", "country": "DE"});
+    let (_, added) = setup
+        .post(
+            &format!("/customers/{customer}/addresses"),
+            &address.to_string(),
+        )
+        .await;
+    let address = added["address_id"].as_str().expect("address").to_owned();
+    for sku in skus {
+        let product = serde_json::json!({"sku": sku, "name": format!("Product {sku}"), "price": {"amount": "9.90", "currency": "EUR"}, "stock": 1_000_000});
+        let (status, reply) = setup.post("/products", &product.to_string()).await;
+        assert_eq!(status, 201, "{reply}");
+    }
+    (customer, address)
+}
+
 /// Closes `pool` and stops `server`.
 pub async fn stop(pool: PgPool, server: EmbeddedPostgres) {
     pool.close().await;

@@ -46,6 +46,17 @@ pub struct ShipmentLine {
     pub quantity: Quantity,
 }
 
+impl From<&crate::order::OrderLine> for ShipmentLine {
+    /// The line as the shipment carries it (no price).
+    fn from(line: &crate::order::OrderLine) -> Self {
+        Self {
+            sku: line.sku.clone(),
+            product_name: line.product_name.clone(),
+            quantity: line.quantity,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShipmentCommand {
     /// `shipment_id` must be [`ShipmentId::for_order`] of `order_id`.

@@ -291,15 +291,7 @@ impl Reaction<'_> {
             anyhow::bail!("paid order {order_id} was never placed");
         };
         let shipment_id = ShipmentId::for_order(order_id);
-        let lines = order
-            .lines()
-            .iter()
-            .map(|l| ShipmentLine {
-                sku: l.sku.clone(),
-                product_name: l.product_name.clone(),
-                quantity: l.quantity,
-            })
-            .collect();
+        let lines = order.lines().iter().map(ShipmentLine::from).collect();
         let create = ShipmentCommand::Create {
             shipment_id,
             order_id,

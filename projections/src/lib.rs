@@ -11,11 +11,13 @@
 //! - [`fulfillment`]: the order-fulfillment process manager (a batch's reactions decided
 //!   together, appended with its checkpoint).
 //! - [`notify`]: commits announced to live readers (read-your-writes, subscriptions).
+//! - `locks`: session advisory locks (a projection's owner, a rebuild).
 //! - [`rebuild`]: a new generation from position 0, swapped in atomically.
 //! - [`status`]: where each projection stands.
 
 pub mod decode;
 pub mod fulfillment;
+mod locks;
 pub mod models;
 pub mod notify;
 pub mod rebuild;

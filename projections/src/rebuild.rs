@@ -48,12 +48,7 @@ pub async fn rebuild(
     let mut conn = log.pool().acquire().await?.detach();
     // One rebuild of a projection at a time: a second would drop the first one's shadow
     // tables. The lock is the connection's, so it goes when the rebuild ends, however.
-    let alone: bool =
-        sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext('oms.rebuild.' || $1))")
-            .bind(name)
-            .fetch_one(&mut conn)
-            .await?;
-    if !alone {
+    if !crate::locks::try_lock(&mut conn, &format!("oms.rebuild.{name}")).await? {
         let _ = conn.close().await;
         anyhow::bail!("a rebuild of {name} is already running; wait for it to finish");
     }

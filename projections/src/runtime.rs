@@ -211,12 +211,7 @@ impl Runtime {
 
     async fn try_lock(&self, name: &str) -> Result<Option<PgConnection>, sqlx::Error> {
         let mut connection = self.log.pool().acquire().await?.detach();
-        let locked: bool =
-            sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext('oms.projection.' || $1))")
-                .bind(name)
-                .fetch_one(&mut connection)
-                .await?;
-        if !locked {
+        if !crate::locks::try_lock(&mut connection, &format!("oms.projection.{name}")).await? {
             let _ = connection.close().await;
             return Ok(None);
         }

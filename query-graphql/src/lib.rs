@@ -14,7 +14,8 @@
 //!   refused before execution) and [`consistency`] (`OMS-Min-Position`,
 //!   `extensions.position`).
 //! - [`http`]: the axum glue: GraphQL over HTTP, WebSocket, GraphiQL; [`documents`]: parsed
-//!   queries kept by their text; [`order`]: answers in the order of the query.
+//!   queries kept by their text; [`order`]: answers in the order of the query;
+//!   [`selections`]: the fields a selection set selects, through fragments.
 //!
 //! Resolvers read only the read-model tables (and `projection_checkpoints`), never the
 //! aggregates or the event log, except to learn where an `OMS-Min-Position` lies.
@@ -34,6 +35,7 @@ pub mod pages;
 pub mod query;
 pub mod scalars;
 pub mod schema;
+pub mod selections;
 pub mod subscription;
 pub mod views;
 

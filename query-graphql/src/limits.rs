@@ -1,14 +1,11 @@
 //! Query limits, checked on the validation's result, before anything is executed; and
 //! codes on the errors of parsing and validation.
 
-use std::collections::HashMap;
-
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
-};
-use async_graphql::{Name, Positioned, ServerError, ValidationResult};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, SelectionSet};
+use async_graphql::{ServerError, ValidationResult};
 
 use crate::errors::{server_error, QUERY_TOO_COMPLEX};
+use crate::selections::{fields, Fragments};
 
 /// The deepest selection nesting served, counting every field on the way down.
 pub const MAX_DEPTH: usize = 10;
@@ -62,24 +59,22 @@ pub fn check_database_work(document: &ExecutableDocument) -> Result<(), ServerEr
             .collect(),
     };
     for root in operations {
-        let mut work = Work::default();
-        work.roots(root, &document.fragments, &mut Vec::new());
-        work.counts(root, &document.fragments, &mut Vec::new());
-        if work.roots > MAX_ROOT_FIELDS {
+        let roots = fields(root, &document.fragments)
+            .iter()
+            .filter(|field| !field.node.name.node.starts_with("__"))
+            .count();
+        if roots > MAX_ROOT_FIELDS {
             return Err(server_error(
                 QUERY_TOO_COMPLEX,
-                format!(
-                    "the operation selects {} root fields; at most {MAX_ROOT_FIELDS} are served",
-                    work.roots
-                ),
+                format!("the operation selects {roots} root fields; at most {MAX_ROOT_FIELDS} are served"),
             ));
         }
-        if work.counts > MAX_COUNTS {
+        let counts = counts(root, &document.fragments, 0);
+        if counts > MAX_COUNTS {
             return Err(server_error(
                 QUERY_TOO_COMPLEX,
                 format!(
-                    "the operation asks for {} totalCount; at most {MAX_COUNTS} are served",
-                    work.counts
+                    "the operation asks for {counts} totalCount; at most {MAX_COUNTS} are served"
                 ),
             ));
         }
@@ -87,79 +82,19 @@ pub fn check_database_work(document: &ExecutableDocument) -> Result<(), ServerEr
     Ok(())
 }
 
-type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
-
-/// What one operation selects that costs statements.
-#[derive(Debug, Default)]
-struct Work {
-    roots: usize,
-    counts: usize,
-}
-
-impl Work {
-    /// Root fields, through fragments (`visiting` guards against cycles, which validation
-    /// refuses only later).
-    fn roots<'a>(
-        &mut self,
-        set: &'a SelectionSet,
-        fragments: &'a Fragments,
-        visiting: &mut Vec<&'a str>,
-    ) {
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(field) => {
-                    if !field.node.name.node.starts_with("__") {
-                        self.roots += 1;
-                    }
-                }
-                Selection::InlineFragment(inline) => {
-                    self.roots(&inline.node.selection_set.node, fragments, visiting);
-                }
-                Selection::FragmentSpread(spread) => {
-                    let name = spread.node.fragment_name.node.as_str();
-                    if let Some(fragment) =
-                        fragments.get(name).filter(|_| !visiting.contains(&name))
-                    {
-                        visiting.push(name);
-                        self.roots(&fragment.node.selection_set.node, fragments, visiting);
-                        visiting.pop();
-                    }
-                }
-            }
-        }
+/// `totalCount` fields at any depth (down to a bound: deeper is refused by the depth
+/// limit anyway, and a cycle of fragments through fields ends there).
+fn counts(set: &SelectionSet, fragments: &Fragments, depth: usize) -> usize {
+    if depth > 4 * MAX_DEPTH {
+        return 0;
     }
-
-    /// `totalCount` fields at any depth, through fragments.
-    fn counts<'a>(
-        &mut self,
-        set: &'a SelectionSet,
-        fragments: &'a Fragments,
-        visiting: &mut Vec<&'a str>,
-    ) {
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(field) => {
-                    if field.node.name.node == "totalCount" {
-                        self.counts += 1;
-                    }
-                    self.counts(&field.node.selection_set.node, fragments, visiting);
-                }
-                Selection::InlineFragment(inline) => {
-                    self.counts(&inline.node.selection_set.node, fragments, visiting);
-                }
-                Selection::FragmentSpread(spread) => {
-                    let name = spread.node.fragment_name.node.as_str();
-                    if let Some(fragment) =
-                        fragments.get(name).filter(|_| !visiting.contains(&name))
-                    {
-                        visiting.push(name);
-                        self.counts(&fragment.node.selection_set.node, fragments, visiting);
-                        visiting.pop();
-                    }
-                }
-            }
-        }
-    }
+    fields(set, fragments)
+        .iter()
+        .map(|field| {
+            usize::from(field.node.name.node == "totalCount")
+                + counts(&field.node.selection_set.node, fragments, depth + 1)
+        })
+        .sum()
 }
 
 /// `error` with `code` in its extensions, unless it has a code already.
@@ -169,4 +104,39 @@ pub fn with_code(mut error: ServerError, code: &'static str) -> ServerError {
         extensions.set("code", code);
     }
     error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn work(query: &str) -> Result<(), ServerError> {
+        check_database_work(&async_graphql::parser::parse_query(query).expect("parses"))
+    }
+
+    #[test]
+    fn root_fields_and_counts_are_counted_through_fragments() {
+        let roots: String = (0..17)
+            .map(|n| format!("p{n}: product(sku: \"S\") {{ sku }} "))
+            .collect();
+        assert!(work(&format!("{{ {roots} }}")).is_err());
+        assert!(work(&format!("{{ ...R }} fragment R on Query {{ {roots} }}")).is_err());
+        assert!(work(
+            "{ a: orders { totalCount } b: orders { ... on OrderConnection { totalCount } } }"
+        )
+        .is_ok());
+        let counts: String = (0..5).map(|n| format!("c{n}: totalCount ")).collect();
+        assert!(work(&format!(
+            "{{ orders {{ ...C }} }} fragment C on OrderConnection {{ {counts} }}"
+        ))
+        .is_err());
+    }
+
+    #[test]
+    fn a_cycle_of_fragments_ends() {
+        // Validation refuses it later; counting must not run forever first.
+        let cyclic =
+            "{ order(id: \"x\") { ...F } } fragment F on Order { shipment { order { ...F } } }";
+        assert!(work(cyclic).is_ok());
+    }
 }

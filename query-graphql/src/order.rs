@@ -7,13 +7,10 @@
 //! inline fragments followed, a key repeated keeping its first place).
 
 use async_graphql::indexmap::IndexMap;
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
-};
-use async_graphql::{Name, Positioned, Value};
-use std::collections::HashMap;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, SelectionSet};
+use async_graphql::{Name, Value};
 
-type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
+use crate::selections::{fields, Fragments};
 
 /// Reorders `data`, the result of operation `operation_name` of `document`, to the order
 /// of its selection sets.
@@ -49,7 +46,7 @@ fn reorder(sets: &[&SelectionSet], fragments: &Fragments, value: &mut Value) {
         Value::Object(map) => {
             let mut keys: Vec<(Name, Vec<&SelectionSet>)> = Vec::new();
             for set in sets {
-                collect(set, fragments, &mut keys, &mut Vec::new());
+                collect(set, fragments, &mut keys);
             }
             let mut ordered = IndexMap::with_capacity(map.len());
             for (key, subsets) in keys {
@@ -74,29 +71,13 @@ fn collect<'a>(
     set: &'a SelectionSet,
     fragments: &'a Fragments,
     keys: &mut Vec<(Name, Vec<&'a SelectionSet>)>,
-    visiting: &mut Vec<&'a str>,
 ) {
-    for item in &set.items {
-        match &item.node {
-            Selection::Field(field) => {
-                let key = field.node.response_key().node.clone();
-                let subset = &field.node.selection_set.node;
-                match keys.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, subsets)) => subsets.push(subset),
-                    None => keys.push((key, vec![subset])),
-                }
-            }
-            Selection::InlineFragment(inline) => {
-                collect(&inline.node.selection_set.node, fragments, keys, visiting);
-            }
-            Selection::FragmentSpread(spread) => {
-                let name = spread.node.fragment_name.node.as_str();
-                if let Some(fragment) = fragments.get(name).filter(|_| !visiting.contains(&name)) {
-                    visiting.push(name);
-                    collect(&fragment.node.selection_set.node, fragments, keys, visiting);
-                    visiting.pop();
-                }
-            }
+    for field in fields(set, fragments) {
+        let key = field.node.response_key().node.clone();
+        let subset = &field.node.selection_set.node;
+        match keys.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, subsets)) => subsets.push(subset),
+            None => keys.push((key, vec![subset])),
         }
     }
 }

@@ -252,15 +252,7 @@ pub async fn generate(world: &World, orders: usize) -> (Vec<CustomerId>, Vec<Ord
                     order_id,
                     address_id: AddressId::from_uuid(customer_id.as_uuid()),
                     address: order.shipping_address().expect("address").clone(),
-                    lines: order
-                        .lines()
-                        .iter()
-                        .map(|l| ShipmentLine {
-                            sku: l.sku.clone(),
-                            product_name: l.product_name.clone(),
-                            quantity: l.quantity,
-                        })
-                        .collect(),
+                    lines: order.lines().iter().map(ShipmentLine::from).collect(),
                 };
                 let sid = shipment_id.to_string();
                 world
