@@ -43,6 +43,8 @@ pub enum AppendError {
 pub struct EventLog {
     pub(crate) pool: PgPool,
     announcer: Arc<Announcer>,
+    /// The log clock's offset (`crate::clock`), read once.
+    clock: Arc<tokio::sync::OnceCell<i64>>,
 }
 
 /// Further writes that must commit atomically with an append (a snapshot, an idempotency
@@ -55,7 +57,26 @@ impl EventLog {
     /// that wakes readers after commits.
     pub fn new(pool: PgPool) -> Self {
         let announcer = Arc::new(Announcer::start(pool.clone()));
-        Self { pool, announcer }
+        Self {
+            pool,
+            announcer,
+            clock: Arc::default(),
+        }
+    }
+
+    /// The offset of the log's count of transaction ids (`crate::clock`). It changes only
+    /// when `migrate` aligns the clock after a move, before the platform appends or reads,
+    /// so it is read once and then bound into every append and read (a function call in
+    /// the statements made the reader's index bounds per-row work).
+    pub(crate) async fn clock_offset(&self) -> Result<i64, sqlx::Error> {
+        self.clock
+            .get_or_try_init(|| async {
+                sqlx::query_scalar("SELECT xact_offset FROM log_clock")
+                    .fetch_one(&self.pool)
+                    .await
+            })
+            .await
+            .copied()
     }
 
     /// The pool this log reads and writes through.
@@ -100,8 +121,9 @@ impl EventLog {
         E: From<AppendError>,
         F: for<'c> FnOnce(&'c mut PgConnection, &'c Appended) -> AfterAppend<'c, T, E>,
     {
+        let offset = self.clock_offset().await.map_err(AppendError::from)?;
         let mut tx = self.begin().await.map_err(AppendError::from)?;
-        let appended = insert_events(&mut tx, events).await?;
+        let appended = insert_events(&mut tx, events, offset).await?;
         let extra = after(&mut tx, &appended).await?;
         tx.commit().await.map_err(AppendError::from)?;
         if !appended.positions.is_empty() {
@@ -122,7 +144,8 @@ impl EventLog {
         tx: &mut PgConnection,
         events: &[SerializedEvent],
     ) -> Result<Appended, AppendError> {
-        insert_events(tx, events).await
+        let offset = self.clock_offset().await?;
+        insert_events(tx, events, offset).await
     }
 
     /// Wakes this process's log readers after a commit made with
@@ -138,6 +161,7 @@ impl EventLog {
 async fn insert_events(
     conn: &mut PgConnection,
     events: &[SerializedEvent],
+    clock_offset: i64,
 ) -> Result<Appended, AppendError> {
     if events.is_empty() {
         return Ok(Appended {
@@ -167,7 +191,7 @@ async fn insert_events(
                              payload, metadata, recorded_at, transaction_id)
          SELECT t.aggregate_type, t.aggregate_id, t.sequence, t.event_type, t.event_version,
                 t.payload, t.metadata, $8, x.id
-         FROM (SELECT oms_log_xact_id() AS id) x, UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[],
+         FROM (SELECT pg_current_xact_id()::text::bigint + $9 AS id) x, UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[],
                      $6::jsonb[], $7::jsonb[])
               WITH ORDINALITY AS t(aggregate_type, aggregate_id, sequence, event_type,
                                    event_version, payload, metadata, ord)
@@ -182,6 +206,7 @@ async fn insert_events(
     .bind(&payloads)
     .bind(&metadata)
     .bind(defaults.recorded_at)
+    .bind(clock_offset)
     .fetch_all(&mut *conn)
     .await;
     match result {

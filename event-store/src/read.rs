@@ -34,11 +34,12 @@ pub(crate) const COLUMNS: &str =
     "position, transaction_id, aggregate_type, aggregate_id, sequence, \
                        event_type, event_version, payload, metadata, recorded_at";
 
-/// The oldest transaction still running, in the log's count of transaction ids
-/// (`crate::clock`): every transaction below it has finished, so the events below it are
-/// final. A stable function: evaluated once per scan, against the statement's own
-/// snapshot, which is also the snapshot that decides which rows the statement sees.
-const HORIZON: &str = "oms_log_horizon()";
+/// The oldest transaction still running, in the log's count of transaction ids (the
+/// cluster's plus the clock offset bound as `$6`, `crate::clock`): every transaction below
+/// it has finished, so the events below it are final. Evaluated once per statement,
+/// against the statement's own snapshot, which is also the snapshot that decides which
+/// rows the statement sees.
+const HORIZON: &str = "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint + $6)";
 
 impl EventLog {
     /// Reads up to `limit` committed events after `after`, in log order.
@@ -76,6 +77,7 @@ impl EventLog {
             .bind(i64::from(limit))
             .bind(filter.event_type.as_deref())
             .bind(filter.aggregate_type.as_deref())
+            .bind(self.clock_offset().await?)
             .fetch_all(&self.pool)
             .await?;
         let held_back = match rows.first() {

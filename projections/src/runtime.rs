@@ -256,6 +256,7 @@ impl Runtime {
         };
         let batch_size = self.options.batch_size;
         let mut failures = 0;
+        let mut conflicts = 0;
         loop {
             if *shutdown.borrow() {
                 return Ended::Shutdown;
@@ -297,17 +298,21 @@ impl Runtime {
                 Ok(true) => {
                     checkpoint = batch.next;
                     failures = 0;
+                    conflicts = 0;
                     outage = Outage::default(); // the checkpoint update set RUNNING
                 }
                 Ok(false) => return Ended::LostOwnership,
-                Err(error) if is_conflict(&error) => {
+                Err(error) if is_conflict(&error) && conflicts < MAX_CONFLICTS => {
                     // A command wrote an aggregate the batch appends to: decide again on
-                    // fresh state. Not a failure of the batch, however often it happens.
+                    // fresh state. Not a failure of the batch (unless it never ends, which
+                    // only a bug could make it do: then it counts as one).
+                    conflicts += 1;
                     tracing::debug!(
                         projection = name,
                         "batch conflicted with a command; retrying"
                     );
                     tokio::time::sleep(Duration::from_millis(fastrand::u64(1..=10))).await;
+                    continue;
                 }
                 Err(error) if is_transient(&error) => {
                     if self
@@ -437,6 +442,9 @@ pub(crate) fn decode_for(
         })
         .collect()
 }
+
+/// Conflicts in a row after which a batch's conflict counts as a failed attempt.
+const MAX_CONFLICTS: u32 = 200;
 
 /// The longest wait between tries while the database fails in passing.
 const MAX_OUTAGE_BACKOFF: Duration = Duration::from_secs(5);

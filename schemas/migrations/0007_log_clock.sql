@@ -17,15 +17,11 @@ CREATE TABLE log_clock
 );
 INSERT INTO log_clock (xact_offset) VALUES (0);
 
--- The current transaction's id in the log's count (assigning it an id if it has none).
+-- The current transaction's id in the log's count (assigning it an id if it has none), for
+-- writers other than `oms`; `oms` reads the offset once and adds it itself, in appends and
+-- in the reader's horizon (event_store::append, event_store::read).
 CREATE FUNCTION oms_log_xact_id() RETURNS bigint
     LANGUAGE sql VOLATILE
     AS $$ SELECT pg_current_xact_id()::text::bigint + xact_offset FROM log_clock $$;
-
--- The reader's horizon in the log's count: every transaction below it has finished.
--- Evaluated against the calling statement's snapshot.
-CREATE FUNCTION oms_log_horizon() RETURNS bigint
-    LANGUAGE sql STABLE
-    AS $$ SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + xact_offset FROM log_clock $$;
 
 ALTER TABLE events ALTER COLUMN transaction_id SET DEFAULT oms_log_xact_id();
