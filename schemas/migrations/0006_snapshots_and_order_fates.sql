@@ -28,3 +28,11 @@ CREATE TABLE order_fates
     shipment_id uuid PRIMARY KEY,
     fate        text NOT NULL CHECK (fate IN ('CANCELLED', 'DISPATCHED'))
 );
+
+-- Shipments already on their way when this table came: their orders can no longer be
+-- cancelled. (A cancelled order's shipment is cancelled by order fulfilment.)
+INSERT INTO order_fates (shipment_id, fate)
+SELECT DISTINCT aggregate_id::uuid, 'DISPATCHED'
+FROM events
+WHERE aggregate_type = 'Shipment' AND event_type = 'ShipmentDispatched'
+ON CONFLICT (shipment_id) DO NOTHING;
