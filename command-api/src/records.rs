@@ -18,11 +18,12 @@ pub(crate) async fn email_owner(
     state: &AppState,
     email_normalized: &str,
 ) -> Result<Option<CustomerId>, ApiError> {
-    let owner: Option<Uuid> =
+    let owner: Option<Uuid> = event_store::once_more_if_broken(|| {
         sqlx::query_scalar("SELECT customer_id FROM customer_emails WHERE email = $1")
             .bind(email_normalized)
             .fetch_optional(state.log.pool())
-            .await?;
+    })
+    .await?;
     Ok(owner.map(CustomerId::from_uuid))
 }
 
@@ -109,13 +110,15 @@ pub(crate) async fn replay(
     key: &str,
     fingerprint: &Value,
 ) -> Result<Option<Response>, ApiError> {
-    let row: Option<(Value, i16, Value)> = sqlx::query_as(
-        "SELECT request, status, body FROM idempotency_keys
-         WHERE key = $1 AND created_at > now() - make_interval(hours => $2)",
-    )
-    .bind(key)
-    .bind(KEEP_HOURS)
-    .fetch_optional(state.log.pool())
+    let row: Option<(Value, i16, Value)> = event_store::once_more_if_broken(|| {
+        sqlx::query_as(
+            "SELECT request, status, body FROM idempotency_keys
+             WHERE key = $1 AND created_at > now() - make_interval(hours => $2)",
+        )
+        .bind(key)
+        .bind(KEEP_HOURS)
+        .fetch_optional(state.log.pool())
+    })
     .await?;
     let Some((request, status, body)) = row else {
         return Ok(None);

@@ -149,12 +149,14 @@ impl AggregateStore {
              ) e ON true
              ORDER BY ids.id, e.sequence"
         );
-        let rows: Vec<PgRow> = sqlx::query(&sql)
-            .bind(A::TYPE)
-            .bind(ids)
-            .bind(self.schema_of(A::TYPE).unwrap_or(-1))
-            .fetch_all(&self.log.pool)
-            .await?;
+        let rows: Vec<PgRow> = crate::once_more_if_broken(|| {
+            sqlx::query(&sql)
+                .bind(A::TYPE)
+                .bind(ids)
+                .bind(self.schema_of(A::TYPE).unwrap_or(-1))
+                .fetch_all(&self.log.pool)
+        })
+        .await?;
         for row in &rows {
             let id: String = row.try_get(0)?;
             let corrupt = |source| LoadError::Corrupt {

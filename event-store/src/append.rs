@@ -70,10 +70,10 @@ impl EventLog {
     /// the statements made the reader's index bounds per-row work).
     pub(crate) async fn clock_offset(&self) -> Result<i64, sqlx::Error> {
         self.clock
-            .get_or_try_init(|| async {
-                sqlx::query_scalar("SELECT xact_offset FROM log_clock")
-                    .fetch_one(&self.pool)
-                    .await
+            .get_or_try_init(|| {
+                crate::once_more_if_broken(|| {
+                    sqlx::query_scalar("SELECT xact_offset FROM log_clock").fetch_one(&self.pool)
+                })
             })
             .await
             .copied()
@@ -89,12 +89,18 @@ impl EventLog {
     /// flight (an aborted task, a dropped request) would hand the connection back to the
     /// pool inside a transaction nobody knows of, and its next user would run in it,
     /// holding locks and a snapshot indefinitely. Begun in its own task, the transaction
-    /// is always either handed over or dropped (and so rolled back) whole.
+    /// is always either handed over or dropped (and so rolled back) whole. A connection
+    /// found broken is replaced once (`crate::once_more_if_broken`).
     pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        let pool = self.pool.clone();
-        tokio::spawn(async move { pool.begin().await })
-            .await
-            .map_err(|_| sqlx::Error::WorkerCrashed)?
+        crate::once_more_if_broken(|| {
+            let pool = self.pool.clone();
+            async move {
+                tokio::spawn(async move { pool.begin().await })
+                    .await
+                    .map_err(|_| sqlx::Error::WorkerCrashed)?
+            }
+        })
+        .await
     }
 
     /// Appends events in one transaction. Each event's sequence must be the next of its

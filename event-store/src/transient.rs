@@ -53,3 +53,21 @@ pub fn is_transient_cause(error: &(dyn Error + 'static)) -> bool {
     }
     false
 }
+
+/// Runs `attempt` again once if it failed on a broken connection: a pooled connection can
+/// have lost its server (a restart) while idle without the pool knowing yet, and the
+/// failed one is discarded, so the second try gets a sound one. Only for work that had no
+/// effect when it failed that way: a read, or a `BEGIN`.
+pub async fn once_more_if_broken<T, F, Fut>(mut attempt: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    match attempt().await {
+        Err(sqlx::Error::Io(error)) => {
+            tracing::debug!(%error, "a pooled connection was broken; trying a fresh one");
+            attempt().await
+        }
+        outcome => outcome,
+    }
+}
