@@ -48,9 +48,16 @@ pub fn all(
     all
 }
 
+/// The names of [`read_models`], in that order (what GraphQL's `OMS-Min-Position` and
+/// `extensions.position` wait for).
+pub fn read_model_names() -> &'static [&'static str] {
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| read_models().iter().map(|p| p.name()).collect())
+}
+
 /// The names of [`all`], for status listings.
 pub fn names() -> Vec<&'static str> {
-    let mut names: Vec<_> = read_models().iter().map(|p| p.name()).collect();
+    let mut names = read_model_names().to_vec();
     names.push(fulfillment::NAME);
     names
 }

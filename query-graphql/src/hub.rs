@@ -46,7 +46,7 @@ impl Checkpoints {
 
 /// The names of the read models GraphQL serves (the process manager is not one).
 fn read_models() -> &'static [&'static str] {
-    &["orders", "customers", "shipments", "products"]
+    projections::read_model_names()
 }
 
 /// Orders a committed batch of the orders projection changed, as committed.
