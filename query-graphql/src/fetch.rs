@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::views::customer::{AddressRow, CustomerRow, CUSTOMER_COLUMNS};
 use crate::views::order::{HistoryRow, LineRow, OrderRow, ORDER_COLUMNS};
+use crate::views::product::{ProductRow, PRODUCT_COLUMNS};
 use crate::views::shipment::{ShipmentRow, SHIPMENT_COLUMNS};
 
 /// Rows grouped under the key built from each row, in the order they came.
@@ -54,6 +55,15 @@ pub async fn history(
     .fetch_all(pool)
     .await?;
     Ok(grouped(rows, |r| r.order_id))
+}
+
+pub async fn product(pool: &PgPool, sku: &str) -> Result<Option<ProductRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = $1"
+    ))
+    .bind(sku)
+    .fetch_optional(pool)
+    .await
 }
 
 pub async fn shipments(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<ShipmentRow>, sqlx::Error> {

@@ -6,6 +6,7 @@ use sqlx::PgPool;
 
 use crate::cursor::{decode_sku, TimeCursor};
 use crate::errors;
+use crate::fetch;
 use crate::loaders::{CustomerById, Loaders, OrderById, ShipmentById};
 use crate::pages::{self, OrdersFilter};
 use crate::scalars::{page_size, uuid, DateTime};
@@ -14,7 +15,7 @@ use crate::views::connections::{
 };
 use crate::views::customer::{Customer, CustomerSet};
 use crate::views::order::{Order, OrderSet, OrderStatus};
-use crate::views::product::{Product, ProductRow, PRODUCT_COLUMNS};
+use crate::views::product::Product;
 use crate::views::projection::ProjectionStatus;
 use crate::views::shipment::Shipment;
 
@@ -126,13 +127,9 @@ impl Query {
         ctx: &Context<'_>,
         sku: String,
     ) -> async_graphql::Result<Option<Product>> {
-        let row: Option<ProductRow> = sqlx::query_as(&format!(
-            "SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = $1"
-        ))
-        .bind(sku)
-        .fetch_optional(ctx.data_unchecked::<PgPool>())
-        .await
-        .map_err(|e| errors::database(&e))?;
+        let row = fetch::product(ctx.data_unchecked::<PgPool>(), &sku)
+            .await
+            .map_err(|e| errors::database(&e))?;
         Ok(row.map(Product))
     }
 
