@@ -80,11 +80,10 @@ fn borrowed(samples: &[(String, f64)]) -> Vec<(&str, f64)> {
 
 /// The projections in state FAILED.
 async fn failed_projections(log: &EventLog) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT name FROM projection_checkpoints WHERE state = 'FAILED' ORDER BY name",
-    )
-    .fetch_all(log.pool())
-    .await
+    sqlx::query_scalar("SELECT name FROM projection_checkpoints WHERE state = $1 ORDER BY name")
+        .bind(projections::status::FAILED)
+        .fetch_all(log.pool())
+        .await
 }
 
 /// Prometheus text exposition.

@@ -12,7 +12,12 @@ use sqlx::{Connection, Executor};
 use tower::ServiceExt;
 
 async fn get(log: &EventLog, path: &str) -> (StatusCode, String, String) {
-    let response = app(Role::All, log.clone())
+    get_as(Role::All, log, path).await
+}
+
+/// `GET path` from the application of `role`: status, content type, body.
+async fn get_as(role: Role, log: &EventLog, path: &str) -> (StatusCode, String, String) {
+    let response = app(role, log.clone())
         .oneshot(Request::get(path).body(Body::empty()).expect("request"))
         .await
         .expect("infallible");
@@ -175,19 +180,9 @@ async fn a_failed_projection_is_named_by_readyz_and_exposed_in_metrics() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(body.contains("products"), "{body}");
     // A role that runs no projectors stays ready, and still names it.
-    let response = app(Role::CommandApi, log.clone())
-        .oneshot(
-            Request::get("/readyz")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await
-        .expect("infallible");
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .expect("body");
-    let ready: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let (status, _, body) = get_as(Role::CommandApi, &log, "/readyz").await;
+    assert_eq!(status, StatusCode::OK);
+    let ready: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert!(
         ready["failed_projections"]
             .as_array()

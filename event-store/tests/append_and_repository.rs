@@ -86,16 +86,20 @@ async fn a_conflicting_append_writes_nothing() {
     assert_eq!(events[0].aggregate_id, "a");
 }
 
+/// A watcher whose fallback poll is an hour away.
+async fn hour_fallback_watcher(log: &event_store::EventLog) -> event_store::LogWatcher {
+    log.watch()
+        .await
+        .expect("watch")
+        .with_fallback(Duration::from_secs(3600))
+}
+
 #[tokio::test]
 async fn watcher_is_woken_by_a_commit_not_by_its_fallback() {
     let db = TestDatabase::new().await;
     let log = db.log();
     // With an hour of fallback, only the commit announcement can end the wait in time.
-    let mut watcher = log
-        .watch()
-        .await
-        .expect("watch")
-        .with_fallback(Duration::from_secs(3600));
+    let mut watcher = hour_fallback_watcher(&log).await;
     let waiting = tokio::spawn(async move { watcher.wait(false).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
     log.append(&[event("a", 1)]).await.expect("append");
@@ -108,12 +112,7 @@ async fn watcher_is_woken_by_a_commit_not_by_its_fallback() {
 #[tokio::test]
 async fn watcher_sleeps_its_own_fallback_when_nothing_commits() {
     let db = TestDatabase::new().await;
-    let log = db.log();
-    let mut watcher = log
-        .watch()
-        .await
-        .expect("watch")
-        .with_fallback(Duration::from_secs(3600));
+    let mut watcher = hour_fallback_watcher(&db.log()).await;
     // Nothing commits: the wait must outlast the default fallback poll.
     let waited = tokio::time::timeout(event_store::FALLBACK_POLL * 3, watcher.wait(false)).await;
     assert!(waited.is_err(), "the wait ended before its fallback");

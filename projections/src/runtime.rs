@@ -30,6 +30,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::decode::{decode, Envelope};
+use crate::status::{FAILED, RETRYING, RUNNING, STOPPED};
 
 /// A read model (or process manager) fed from the log.
 pub trait Projection: Send + Sync + 'static {
@@ -162,9 +163,9 @@ impl Runtime {
                 .run_owned(projection.as_ref(), &mut lock, &mut shutdown)
                 .await;
             let (state, error) = match &ended {
-                Ended::Shutdown => ("STOPPED", None),
-                Ended::LostOwnership => ("RUNNING", None),
-                Ended::Failed(error) => ("FAILED", Some(format!("{error:#}"))),
+                Ended::Shutdown => (STOPPED, None),
+                Ended::LostOwnership => (RUNNING, None),
+                Ended::Failed(error) => (FAILED, Some(format!("{error:#}"))),
             };
             if !matches!(ended, Ended::LostOwnership) {
                 if let Err(e) = set_state(&mut lock, name, state, error.as_deref()).await {
@@ -221,7 +222,7 @@ impl Runtime {
         .bind(name)
         .execute(&mut connection)
         .await?;
-        set_state(&mut connection, name, "RUNNING", None).await?;
+        set_state(&mut connection, name, RUNNING, None).await?;
         Ok(Some(connection))
     }
 
@@ -360,9 +361,9 @@ impl Runtime {
             // Best effort, on the owner's own connection (it may outlive what broke the
             // pool's), else the pool's; while the database is down both fail, and that is
             // fine: the next try records it.
-            let recorded = match set_state(&mut *lock, name, "RETRYING", Some(&message)).await {
+            let recorded = match set_state(&mut *lock, name, RETRYING, Some(&message)).await {
                 Ok(()) => true,
-                Err(_) => set_state(self.log.pool(), name, "RETRYING", Some(&message))
+                Err(_) => set_state(self.log.pool(), name, RETRYING, Some(&message))
                     .await
                     .is_ok(),
             };
@@ -461,7 +462,7 @@ struct Outage {
 impl Outage {
     /// The database answers again but no batch came to reset the state: back to RUNNING.
     async fn over(&mut self, name: &str, lock: &mut PgConnection) {
-        if set_state(lock, name, "RUNNING", None).await.is_ok() {
+        if set_state(lock, name, RUNNING, None).await.is_ok() {
             tracing::info!(projection = name, "the database is back");
             *self = Self::default();
         }

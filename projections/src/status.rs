@@ -18,8 +18,14 @@ pub struct ProjectionStatus {
     pub last_error: Option<String>,
 }
 
+pub const RUNNING: &str = "RUNNING";
+pub const RETRYING: &str = "RETRYING";
+pub const REBUILDING: &str = "REBUILDING";
+pub const STOPPED: &str = "STOPPED";
+pub const FAILED: &str = "FAILED";
+
 /// Every state a projection can be in.
-pub const STATES: &[&str] = &["RUNNING", "RETRYING", "REBUILDING", "STOPPED", "FAILED"];
+pub const STATES: &[&str] = &[RUNNING, RETRYING, REBUILDING, STOPPED, FAILED];
 
 /// The status of each of `names`, in that order; a projection that never ran is STOPPED
 /// at position 0.
@@ -36,7 +42,7 @@ pub async fn status(log: &EventLog, names: &[&str]) -> Result<Vec<ProjectionStat
         .fetch_optional(log.pool())
         .await?;
         let (transaction_id, position, state, last_error) =
-            row.unwrap_or((0, 0, "STOPPED".to_owned(), None));
+            row.unwrap_or((0, 0, STOPPED.to_owned(), None));
         let lag = log
             .count_after(LogPosition {
                 transaction_id,

@@ -2,9 +2,6 @@
 
 mod support;
 
-use std::sync::Arc;
-
-use domain::clock::SystemClock;
 use domain::values::*;
 use domain::{Customer, CustomerCommand, Product, ProductCommand};
 use event_store::testing::TestDatabase;
@@ -14,10 +11,7 @@ use support::{caught_up, dump, generate, replay_from_scratch, start, World};
 async fn the_live_run_equals_a_rebuild_from_the_log() {
     let db = TestDatabase::new().await;
     let log = db.log();
-    let world = World {
-        log: log.clone(),
-        clock: Arc::new(SystemClock),
-    };
+    let world = World::on(&log);
     let (stop, runtime) = start(&log);
     let (customers, orders) = generate(&world, 300).await;
     caught_up(&log).await;
@@ -69,10 +63,7 @@ async fn the_live_run_equals_a_rebuild_from_the_log() {
 async fn an_order_view_follows_its_life_and_keeps_captured_lines() {
     let db = TestDatabase::new().await;
     let log = db.log();
-    let world = World {
-        log: log.clone(),
-        clock: Arc::new(SystemClock),
-    };
+    let world = World::on(&log);
     let (stop, runtime) = start(&log);
     let (customers, orders) = generate(&world, 5).await;
     caught_up(&log).await;

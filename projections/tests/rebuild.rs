@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::clock::SystemClock;
 use domain::values::{PersonName, Quantity};
 use domain::{Customer, CustomerCommand, Product, ProductCommand};
 use event_store::testing::TestDatabase;
@@ -16,10 +15,7 @@ use support::{caught_up, dump, generate, replay_from_scratch, start, World};
 async fn a_rebuild_swaps_in_the_same_rows_while_readers_and_writers_go_on() {
     let db = TestDatabase::new().await;
     let log = db.log();
-    let world = Arc::new(World {
-        log: log.clone(),
-        clock: Arc::new(SystemClock),
-    });
+    let world = Arc::new(World::on(&log));
     let (stop, runtime) = start(&log);
     let (customers, orders) = generate(&world, 120).await;
     caught_up(&log).await;
@@ -119,10 +115,7 @@ async fn a_rebuild_swaps_in_the_same_rows_while_readers_and_writers_go_on() {
 async fn a_second_rebuild_of_the_same_projection_is_refused_while_the_first_runs() {
     let db = TestDatabase::new().await;
     let log = db.log();
-    let world = World {
-        log: log.clone(),
-        clock: Arc::new(SystemClock),
-    };
+    let world = World::on(&log);
     let (stop, runtime) = start(&log);
     generate(&world, 60).await;
     caught_up(&log).await;

@@ -37,6 +37,14 @@ pub struct World {
 }
 
 impl World {
+    /// Commands on `log`, with the system clock.
+    pub fn on(log: &EventLog) -> Self {
+        Self {
+            log: log.clone(),
+            clock: std::sync::Arc::new(domain::clock::SystemClock),
+        }
+    }
+
     pub async fn run<A: Aggregate + 'static>(
         &self,
         id: &str,
