@@ -106,14 +106,22 @@ impl OrderFulfillment {
     async fn load(&self, events: &[Envelope]) -> anyhow::Result<Batch> {
         let mut shipment_ids = BTreeSet::new();
         let mut order_ids = BTreeSet::new();
+        // Only what a reaction reads: most order events (the manager's own confirmations
+        // among them) need nothing.
         for cause in events {
             match &cause.event {
-                Event::Order(_) => {
+                Event::Order(OrderEvent::OrderPlaced { .. }) => {
+                    order_ids.insert(cause.aggregate_id.clone());
+                }
+                Event::Order(OrderEvent::OrderPaid { .. } | OrderEvent::OrderCancelled { .. }) => {
                     order_ids.insert(cause.aggregate_id.clone());
                     let order_id: OrderId = parse_id(&cause.aggregate_id)?;
                     shipment_ids.insert(ShipmentId::for_order(order_id).to_string());
                 }
-                Event::Shipment(_) => {
+                Event::Shipment(
+                    ShipmentEvent::ShipmentDispatched { .. }
+                    | ShipmentEvent::ShipmentDelivered { .. },
+                ) => {
                     shipment_ids.insert(cause.aggregate_id.clone());
                 }
                 _ => {}
