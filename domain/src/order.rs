@@ -181,6 +181,27 @@ pub enum OrderEvent {
     },
 }
 
+impl OrderEvent {
+    /// The status the order takes with this event: which, when, and why.
+    pub fn status_change(&self) -> StatusChange {
+        use OrderStatus as S;
+        let (status, at, reason) = match self {
+            Self::OrderPlaced { placed_at, .. } => (S::Placed, placed_at, None),
+            Self::OrderConfirmed { at } => (S::Confirmed, at, None),
+            Self::OrderRejected { reason, at, .. } => (S::Rejected, at, Some(reason.clone())),
+            Self::OrderPaid { paid_at, .. } => (S::Paid, paid_at, None),
+            Self::OrderCancelled { reason, at } => (S::Cancelled, at, Some(reason.to_string())),
+            Self::OrderShipped { at, .. } => (S::Shipped, at, None),
+            Self::OrderDelivered { at } => (S::Delivered, at, None),
+        };
+        StatusChange {
+            status,
+            at: *at,
+            reason,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OrderError {
     #[error("no such order")]
@@ -508,67 +529,56 @@ impl Aggregate for Order {
     }
 
     fn apply(&mut self, event: OrderEvent) {
-        if let OrderEvent::OrderPlaced {
-            order_id,
-            customer_id,
-            shipping_address_id,
-            shipping_address,
-            lines,
-            total,
-            placed_at,
-        } = event
-        {
-            self.placed = Some(Placed {
+        let change = event.status_change();
+        match event {
+            OrderEvent::OrderPlaced {
                 order_id,
                 customer_id,
                 shipping_address_id,
                 shipping_address,
                 lines,
                 total,
-                status: OrderStatus::Placed,
-                history: vec![StatusChange {
-                    status: OrderStatus::Placed,
-                    at: placed_at,
-                    reason: None,
-                }],
-                payment: None,
-                shipment_id: None,
-            });
-            return;
-        }
-        let Some(order) = &mut self.placed else {
-            return;
-        };
-        let (status, at, reason) = match event {
-            OrderEvent::OrderPlaced { .. } => return,
-            OrderEvent::OrderConfirmed { at } => (OrderStatus::Confirmed, at, None),
-            OrderEvent::OrderRejected { reason, at, .. } => {
-                (OrderStatus::Rejected, at, Some(reason))
-            }
-            OrderEvent::OrderPaid {
-                amount,
-                method,
-                reference,
-                paid_at,
+                ..
             } => {
-                order.payment = Some(Payment {
-                    amount,
-                    method,
-                    reference,
-                    paid_at,
+                self.placed = Some(Placed {
+                    order_id,
+                    customer_id,
+                    shipping_address_id,
+                    shipping_address,
+                    lines,
+                    total,
+                    status: change.status,
+                    history: vec![change],
+                    payment: None,
+                    shipment_id: None,
                 });
-                (OrderStatus::Paid, paid_at, None)
             }
-            OrderEvent::OrderCancelled { reason, at } => {
-                (OrderStatus::Cancelled, at, Some(reason.into()))
+            event => {
+                let Some(order) = &mut self.placed else {
+                    return;
+                };
+                match event {
+                    OrderEvent::OrderPaid {
+                        amount,
+                        method,
+                        reference,
+                        paid_at,
+                    } => {
+                        order.payment = Some(Payment {
+                            amount,
+                            method,
+                            reference,
+                            paid_at,
+                        });
+                    }
+                    OrderEvent::OrderShipped { shipment_id, .. } => {
+                        order.shipment_id = Some(shipment_id);
+                    }
+                    _ => {}
+                }
+                order.status = change.status;
+                order.history.push(change);
             }
-            OrderEvent::OrderShipped { shipment_id, at } => {
-                order.shipment_id = Some(shipment_id);
-                (OrderStatus::Shipped, at, None)
-            }
-            OrderEvent::OrderDelivered { at } => (OrderStatus::Delivered, at, None),
-        };
-        order.status = status;
-        order.history.push(StatusChange { status, at, reason });
+        }
     }
 }

@@ -109,6 +109,18 @@ pub enum ShipmentEvent {
     },
 }
 
+impl ShipmentEvent {
+    /// The status the shipment takes with this event.
+    pub const fn status(&self) -> ShipmentStatus {
+        match self {
+            Self::ShipmentCreated { .. } => ShipmentStatus::Pending,
+            Self::ShipmentDispatched { .. } => ShipmentStatus::Dispatched,
+            Self::ShipmentDelivered { .. } => ShipmentStatus::Delivered,
+            Self::ShipmentCancelled { .. } => ShipmentStatus::Cancelled,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShipmentError {
     #[error("no such shipment")]
@@ -255,19 +267,10 @@ impl Aggregate for Shipment {
     }
 
     fn apply(&mut self, event: ShipmentEvent) {
-        let status = match event {
-            ShipmentEvent::ShipmentCreated { order_id, .. } => {
-                self.created = Some(Created {
-                    order_id,
-                    status: ShipmentStatus::Pending,
-                });
-                return;
-            }
-            ShipmentEvent::ShipmentDispatched { .. } => ShipmentStatus::Dispatched,
-            ShipmentEvent::ShipmentDelivered { .. } => ShipmentStatus::Delivered,
-            ShipmentEvent::ShipmentCancelled { .. } => ShipmentStatus::Cancelled,
-        };
-        if let Some(shipment) = &mut self.created {
+        let status = event.status();
+        if let ShipmentEvent::ShipmentCreated { order_id, .. } = event {
+            self.created = Some(Created { order_id, status });
+        } else if let Some(shipment) = &mut self.created {
             shipment.status = status;
         }
     }

@@ -7,7 +7,8 @@
 //!   trait: ownership by advisory lock, batches applied with their checkpoint in one
 //!   transaction, poison events, shutdown.
 //! - [`decode`]: stored events as domain types.
-//! - [`models`]: the read models.
+//! - [`models`]: the read models; [`tables`]: their tables, each declared once (rows,
+//!   keys, columns), for the projections that write them and the readers.
 //! - [`fulfillment`]: the order-fulfillment process manager (a batch's reactions decided
 //!   together, appended with its checkpoint).
 //! - [`notify`]: commits announced to live readers (read-your-writes, subscriptions).
@@ -23,6 +24,7 @@ pub mod notify;
 pub mod rebuild;
 pub mod runtime;
 pub mod status;
+pub mod tables;
 
 use std::sync::Arc;
 

@@ -16,11 +16,11 @@ use std::time::Duration;
 
 use event_store::{EventLog, LogPosition};
 use projections::notify::{Committed, CHANNEL};
+use projections::tables::orders::OrderRow;
 use sqlx::postgres::PgListener;
 use tokio::sync::{broadcast, oneshot, watch};
 
-use crate::fetch;
-use crate::views::order::OrderRow;
+use crate::read_models::fetch;
 
 /// How often the checkpoints are read when no notification arrives.
 pub const REFRESH: Duration = Duration::from_secs(5);

@@ -3,19 +3,21 @@
 //!
 //! # Layout
 //!
-//! - [`schema`]: the schema (roots, data, extensions) and its SDL.
-//! - [`query`] and [`subscription`]: the roots; [`views`]: the types, each over its rows.
-//! - [`pages`]: keyset pages and counts; [`cursor`]: opaque cursors.
-//! - [`loaders`]: the DataLoader behind lookups by id; nested fields load per sibling set
-//!   ([`views`]), so a query's statements do not grow with its pages (no N+1).
-//! - [`fetch`]: rows by key, many keys per statement.
-//! - [`hub`]: one database listener per process: checkpoints and changed orders.
-//! - [`extension`]: the schema's one extension, applying [`limits`] (depth and complexity,
-//!   refused before execution) and [`consistency`] (`OMS-Min-Position`,
-//!   `extensions.position`).
+//! From the wire down:
+//!
 //! - [`http`]: the axum glue: GraphQL over HTTP, WebSocket, GraphiQL; [`documents`]: parsed
 //!   queries kept by their text; [`order`]: answers in the order of the query;
 //!   [`selections`]: the fields a selection set selects, through fragments.
+//! - [`schema`]: the schema (roots, data, extensions) and its SDL.
+//! - [`extension`]: the schema's one extension, applying [`limits`] (depth and complexity,
+//!   refused before execution) and [`consistency`] (`OMS-Min-Position`,
+//!   `extensions.position`).
+//! - [`query`] and [`subscription`]: the roots; [`views`]: the GraphQL types, each over
+//!   its rows; nested fields load per sibling set, so a query's statements do not grow
+//!   with its pages (no N+1). [`cursor`], [`scalars`], [`errors`]: what they share.
+//! - [`hub`]: one database listener per process: checkpoints and changed orders.
+//! - [`read_models`]: the data layer: the rows and the SQL behind every field (by key,
+//!   pages, counts, the DataLoader); it knows nothing of the GraphQL types.
 //!
 //! Resolvers read only the read-model tables (and `projection_checkpoints`), never the
 //! aggregates or the event log, except to learn where an `OMS-Min-Position` lies.
@@ -25,14 +27,12 @@ pub mod cursor;
 pub mod documents;
 pub mod errors;
 pub mod extension;
-pub mod fetch;
 pub mod http;
 pub mod hub;
 pub mod limits;
-pub mod loaders;
 pub mod order;
-pub mod pages;
 pub mod query;
+pub mod read_models;
 pub mod scalars;
 pub mod schema;
 pub mod selections;

@@ -6,9 +6,9 @@ use sqlx::PgPool;
 
 use crate::cursor::{decode_sku, TimeCursor};
 use crate::errors;
-use crate::fetch;
-use crate::loaders::{CustomerById, Loaders, OrderById, ShipmentById};
-use crate::pages::{self, OrdersFilter};
+use crate::read_models::fetch;
+use crate::read_models::loaders::{CustomerById, Loaders, OrderById, ShipmentById};
+use crate::read_models::pages::{self, OrdersFilter};
 use crate::scalars::{page_size, uuid, DateTime};
 use crate::views::connections::{
     CustomerConnection, OrderConnection, OrderCount, ProductConnection,
@@ -30,7 +30,7 @@ pub struct OrderFilter {
 impl OrderFilter {
     fn parse(self) -> async_graphql::Result<OrdersFilter> {
         Ok(OrdersFilter {
-            status: self.status,
+            status: self.status.map(Into::into),
             customer: self
                 .customer_id
                 .as_ref()

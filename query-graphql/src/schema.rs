@@ -5,12 +5,9 @@ use event_store::EventLog;
 
 use crate::extension::Policies;
 use crate::hub::Hub;
-use crate::loaders::ReadModels;
 use crate::query::Query;
+use crate::read_models::loaders::ById;
 use crate::subscription::SubscriptionRoot;
-
-/// The read pool, as resolvers find it in the schema's data.
-pub type ReadPool = sqlx::PgPool;
 
 pub type OmsSchema = Schema<Query, EmptyMutation, SubscriptionRoot>;
 
@@ -18,7 +15,7 @@ pub type OmsSchema = Schema<Query, EmptyMutation, SubscriptionRoot>;
 pub fn build(log: EventLog, hub: Hub) -> OmsSchema {
     builder()
         .data(log.pool().clone())
-        .data(ReadModels::loader(log.pool().clone()))
+        .data(ById::loader(log.pool().clone()))
         .data(log)
         .data(hub)
         .extension(Policies)

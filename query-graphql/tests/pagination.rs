@@ -4,9 +4,9 @@ mod support;
 
 use std::collections::BTreeSet;
 
+use domain::order::OrderStatus;
 use query_graphql::cursor::TimeCursor;
-use query_graphql::pages::{orders_query, OrdersFilter};
-use query_graphql::views::order::OrderStatus;
+use query_graphql::read_models::pages::{orders_query, OrdersFilter};
 use serde_json::{json, Value};
 use support::Platform;
 

@@ -2,125 +2,58 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
 use domain::{CustomerEvent, OrderEvent};
-use futures_util::future::BoxFuture;
-use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::write::{rows_by_key, OnConflict, Table};
+use super::ReadModel;
 use crate::decode::{Envelope, Event};
-use crate::runtime::{Changed, Projection};
+use crate::runtime::Changed;
+use crate::tables::customers::{AddressRow, CustomerRow as Row};
+use crate::tables::{rows_by_key, OnConflict};
 
 #[derive(Debug, Clone, Default)]
 pub struct CustomersProjection;
 
-const CUSTOMERS: Table = Table {
-    name: "customers",
-    key: &["id"],
-    columns: &[
-        ("id", "uuid"),
-        ("name", "text"),
-        ("email", "text"),
-        ("registered_at", "timestamptz"),
-        ("order_count", "integer"),
-        ("version", "bigint"),
-    ],
-};
+impl ReadModel for CustomersProjection {
+    const NAME: &'static str = "customers";
+    const READS: &'static [&'static str] = &[domain::events::CUSTOMER, domain::events::ORDER];
+    const TABLES: &'static [&'static str] = &[Row::TABLE.name, AddressRow::TABLE.name];
 
-const ADDRESSES: Table = Table {
-    name: "customer_addresses",
-    key: &["customer_id", "address_id"],
-    columns: &[
-        ("customer_id", "uuid"),
-        ("address_id", "uuid"),
-        ("ordinal", "integer"),
-        ("label", "text"),
-        ("line1", "text"),
-        ("line2", "text"),
-        ("city", "text"),
-        ("postal_code", "text"),
-        ("country", "text"),
-    ],
-};
-
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
-struct Row {
-    id: Uuid,
-    name: String,
-    email: String,
-    registered_at: DateTime<Utc>,
-    order_count: i32,
-    version: i64,
-}
-
-/// A new `customer_addresses` row.
-#[derive(Debug, Serialize)]
-struct AddressRow {
-    customer_id: Uuid,
-    address_id: Uuid,
-    ordinal: i32,
-    label: Option<String>,
-    line1: String,
-    line2: Option<String>,
-    city: String,
-    postal_code: String,
-    country: String,
-}
-
-impl Projection for CustomersProjection {
-    fn name(&self) -> &'static str {
-        "customers"
-    }
-
-    fn aggregate_types(&self) -> &'static [&'static str] {
-        &[domain::events::CUSTOMER, domain::events::ORDER]
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["customers", "customer_addresses"]
-    }
-
-    fn apply<'a>(
-        &'a self,
-        tx: &'a mut PgConnection,
-        events: &'a [Envelope],
-    ) -> BoxFuture<'a, anyhow::Result<Changed>> {
-        Box::pin(async move {
-            let ids: Vec<Uuid> = events
-                .iter()
-                .filter_map(|e| match &e.event {
-                    Event::Customer(_) => Uuid::parse_str(&e.aggregate_id).ok(),
-                    Event::Order(OrderEvent::OrderPlaced { customer_id, .. }) => {
-                        Some(customer_id.as_uuid())
-                    }
-                    _ => None,
-                })
-                .collect();
-            let sql = format!(
-                "SELECT {} FROM customers WHERE id = ANY($1)",
-                CUSTOMERS.select_list()
-            );
-            let mut rows: HashMap<Uuid, Row> =
-                rows_by_key(tx, &sql, ids, |row: &Row| row.id).await?;
-            let mut addresses = Vec::new();
-            for envelope in events {
-                match &envelope.event {
-                    Event::Customer(event) => fold(&mut rows, &mut addresses, envelope, event)?,
-                    Event::Order(OrderEvent::OrderPlaced { customer_id, .. }) => {
-                        if let Some(row) = rows.get_mut(&customer_id.as_uuid()) {
-                            row.order_count += 1;
-                        }
-                    }
-                    _ => {}
+    async fn fold(&self, tx: &mut PgConnection, events: &[Envelope]) -> anyhow::Result<Changed> {
+        let ids: Vec<Uuid> = events
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::Customer(_) => Uuid::parse_str(&e.aggregate_id).ok(),
+                Event::Order(OrderEvent::OrderPlaced { customer_id, .. }) => {
+                    Some(customer_id.as_uuid())
                 }
+                _ => None,
+            })
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM customers WHERE id = ANY($1)",
+            Row::TABLE.select
+        );
+        let mut rows: HashMap<Uuid, Row> = rows_by_key(tx, &sql, ids, |row: &Row| row.id).await?;
+        let mut addresses = Vec::new();
+        for envelope in events {
+            match &envelope.event {
+                Event::Customer(event) => fold(&mut rows, &mut addresses, envelope, event)?,
+                Event::Order(OrderEvent::OrderPlaced { customer_id, .. }) => {
+                    if let Some(row) = rows.get_mut(&customer_id.as_uuid()) {
+                        row.order_count += 1;
+                    }
+                }
+                _ => {}
             }
-            let rows: Vec<Row> = rows.into_values().collect();
-            CUSTOMERS.write(tx, &rows, OnConflict::Update).await?;
-            ADDRESSES.write(tx, &addresses, OnConflict::Ignore).await?;
-            Ok(Changed::new())
-        })
+        }
+        let rows: Vec<Row> = rows.into_values().collect();
+        Row::TABLE.write(tx, &rows, OnConflict::Update).await?;
+        AddressRow::TABLE
+            .write(tx, &addresses, OnConflict::Ignore)
+            .await?;
+        Ok(Changed::new())
     }
 }
 

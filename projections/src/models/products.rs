@@ -3,82 +3,43 @@
 use std::collections::HashMap;
 
 use domain::ProductEvent;
-use futures_util::future::BoxFuture;
-use serde::Serialize;
 use sqlx::PgConnection;
 
-use super::write::{rows_by_key, OnConflict, Table};
+use super::ReadModel;
 use crate::decode::{Envelope, Event};
-use crate::runtime::{Changed, Projection};
+use crate::runtime::Changed;
+use crate::tables::products::ProductRow as Row;
+use crate::tables::{rows_by_key, OnConflict};
 
 #[derive(Debug, Clone, Default)]
 pub struct ProductsProjection;
 
-const PRODUCTS: Table = Table {
-    name: "products",
-    key: &["sku"],
-    columns: &[
-        ("sku", "text"),
-        ("name", "text"),
-        ("price_minor", "bigint"),
-        ("currency", "text"),
-        ("on_hand", "bigint"),
-        ("reserved", "bigint"),
-        ("version", "bigint"),
-    ],
-};
+impl ReadModel for ProductsProjection {
+    const NAME: &'static str = "products";
+    const READS: &'static [&'static str] = &[domain::events::PRODUCT];
+    const TABLES: &'static [&'static str] = &[Row::TABLE.name];
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
-struct Row {
-    sku: String,
-    name: String,
-    price_minor: i64,
-    currency: String,
-    on_hand: i64,
-    reserved: i64,
-    version: i64,
-}
-
-impl Projection for ProductsProjection {
-    fn name(&self) -> &'static str {
-        "products"
-    }
-
-    fn aggregate_types(&self) -> &'static [&'static str] {
-        &[domain::events::PRODUCT]
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["products"]
-    }
-
-    fn apply<'a>(
-        &'a self,
-        tx: &'a mut PgConnection,
-        events: &'a [Envelope],
-    ) -> BoxFuture<'a, anyhow::Result<Changed>> {
-        Box::pin(async move {
-            let skus: Vec<String> = events
-                .iter()
-                .filter(|e| matches!(e.event, Event::Product(_)))
-                .map(|e| e.aggregate_id.clone())
-                .collect();
-            let sql = format!(
-                "SELECT {} FROM products WHERE sku = ANY($1)",
-                PRODUCTS.select_list()
-            );
-            let mut rows: HashMap<String, Row> =
-                rows_by_key(tx, &sql, skus, |row: &Row| row.sku.clone()).await?;
-            for envelope in events {
-                let Event::Product(event) = &envelope.event else {
-                    continue;
-                };
-                fold(&mut rows, envelope, event)?;
-            }
-            let rows: Vec<Row> = rows.into_values().collect();
-            PRODUCTS.write(tx, &rows, OnConflict::Update).await?;
-            Ok(Changed::new())
-        })
+    async fn fold(&self, tx: &mut PgConnection, events: &[Envelope]) -> anyhow::Result<Changed> {
+        let skus: Vec<String> = events
+            .iter()
+            .filter(|e| matches!(e.event, Event::Product(_)))
+            .map(|e| e.aggregate_id.clone())
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM products WHERE sku = ANY($1)",
+            Row::TABLE.select
+        );
+        let mut rows: HashMap<String, Row> =
+            rows_by_key(tx, &sql, skus, |row: &Row| row.sku.clone()).await?;
+        for envelope in events {
+            let Event::Product(event) = &envelope.event else {
+                continue;
+            };
+            fold(&mut rows, envelope, event)?;
+        }
+        let rows: Vec<Row> = rows.into_values().collect();
+        Row::TABLE.write(tx, &rows, OnConflict::Update).await?;
+        Ok(Changed::new())
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{EnumType, SimpleObject, ID};
+use async_graphql::{SimpleObject, ID};
 use domain::values::{Currency, Money as DomainMoney};
 use uuid::Uuid;
 
@@ -67,15 +67,6 @@ impl Address {
 pub struct PageInfo {
     pub has_next_page: bool,
     pub end_cursor: Option<String>,
-}
-
-/// A status as the read model stores it: the name CONTRACT's enum gives it.
-pub fn stored<T: EnumType>(status: &str, what: &str) -> async_graphql::Result<T> {
-    T::items()
-        .iter()
-        .find(|item| item.name == status)
-        .map(|item| item.value)
-        .ok_or_else(|| crate::errors::unexpected(&format!("{what} {status:?}")))
 }
 
 /// The `len` members of a sibling set, each holding the set and its index in it.

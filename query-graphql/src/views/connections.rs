@@ -5,16 +5,18 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, SimpleObject};
+use domain::order::OrderStatus;
+use projections::tables::products::ProductRow;
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::common::PageInfo;
 use super::customer::{Customer, CustomerSet};
-use super::order::{Order, OrderStatus};
-use super::product::{Product, ProductRow};
+use super::order::Order;
+use super::product::Product;
 use crate::cursor::{encode_sku, TimeCursor};
 use crate::errors;
-use crate::pages::{self, OrdersFilter, Page};
-use crate::schema::ReadPool;
+use crate::read_models::pages::{self, OrdersFilter, Page};
 
 /// What `OrderConnection.totalCount` counts.
 #[derive(Debug, Clone)]
@@ -79,7 +81,7 @@ impl OrderConnection {
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         match &self.count {
             OrderCount::Filtered(filter) => {
-                pages::orders_count(ctx.data_unchecked::<ReadPool>(), filter)
+                pages::orders_count(ctx.data_unchecked::<PgPool>(), filter)
                     .await
                     .map_err(|e| errors::database(&e))
             }
@@ -88,7 +90,7 @@ impl OrderConnection {
                 customer,
                 status,
             } => {
-                set.order_count(ctx.data_unchecked::<ReadPool>(), *customer, *status)
+                set.order_count(ctx.data_unchecked::<PgPool>(), *customer, *status)
                     .await
             }
         }
@@ -129,7 +131,7 @@ impl CustomerConnection {
 
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         pages::customers_count(
-            ctx.data_unchecked::<ReadPool>(),
+            ctx.data_unchecked::<PgPool>(),
             self.email_contains.as_deref(),
         )
         .await
@@ -169,7 +171,7 @@ impl ProductConnection {
     }
 
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        pages::products_count(ctx.data_unchecked::<ReadPool>())
+        pages::products_count(ctx.data_unchecked::<PgPool>())
             .await
             .map_err(|e| errors::database(&e))
     }

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::{Context, Object, ID};
-use chrono::{DateTime as At, Utc};
+use domain::order::OrderStatus as Status;
+use projections::tables::customers::{AddressRow, CustomerRow};
 use sqlx::PgPool;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
@@ -13,38 +14,13 @@ use super::common::{members, Address};
 use super::connections::{OrderConnection, OrderCount};
 use super::order::{Order, OrderSet, OrderStatus};
 use crate::cursor::TimeCursor;
-use crate::pages::{self, Page};
+use crate::errors;
+use crate::read_models::fetch;
+use crate::read_models::pages::{self, Page};
 use crate::scalars::{page_size, DateTime};
-use crate::{errors, fetch};
-
-/// The columns of [`CustomerRow`], for `SELECT`.
-pub const CUSTOMER_COLUMNS: &str = "id, name, email, registered_at, order_count";
-
-/// One row of `customers`.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct CustomerRow {
-    pub id: Uuid,
-    pub name: String,
-    pub email: String,
-    pub registered_at: At<Utc>,
-    pub order_count: i32,
-}
-
-/// One row of `customer_addresses`.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct AddressRow {
-    pub customer_id: Uuid,
-    pub address_id: Uuid,
-    pub label: Option<String>,
-    pub line1: String,
-    pub line2: Option<String>,
-    pub city: String,
-    pub postal_code: String,
-    pub country: String,
-}
 
 /// The arguments of a `Customer.orders` page.
-type PageArgs = (Option<OrderStatus>, i64, Option<TimeCursor>);
+type PageArgs = (Option<Status>, i64, Option<TimeCursor>);
 
 /// Loaded once per set: each customer's page of orders.
 type Pages = Arc<OnceCell<HashMap<Uuid, Vec<Order>>>>;
@@ -59,7 +35,7 @@ pub struct CustomerSet {
     rows: Vec<CustomerRow>,
     addresses: OnceCell<HashMap<Uuid, Vec<AddressRow>>>,
     orders: Mutex<HashMap<PageArgs, Pages>>,
-    counts: Mutex<HashMap<Option<OrderStatus>, Counts>>,
+    counts: Mutex<HashMap<Option<Status>, Counts>>,
 }
 
 impl CustomerSet {
@@ -84,7 +60,7 @@ impl CustomerSet {
         &self,
         pool: &PgPool,
         customer: Uuid,
-        status: Option<OrderStatus>,
+        status: Option<Status>,
     ) -> async_graphql::Result<i64> {
         let cell = self
             .counts
@@ -217,6 +193,7 @@ impl Customer {
     ) -> async_graphql::Result<OrderConnection> {
         let first = page_size(first)?;
         let after = after.as_deref().map(TimeCursor::decode).transpose()?;
+        let status = status.map(Status::from);
         let pool = ctx.data_unchecked::<PgPool>();
         let orders = self
             .set

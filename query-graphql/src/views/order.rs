@@ -4,18 +4,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
-use chrono::{DateTime as At, Utc};
+use projections::tables::orders::{OrderHistoryRow, OrderLineRow, OrderRow};
 use sqlx::PgPool;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use super::common::{members, stored, Address, Money};
+use super::common::{members, Address, Money};
 use super::shipment::{Shipment, ShipmentSet};
 use crate::errors;
-use crate::fetch;
+use crate::read_models::fetch;
 use crate::scalars::DateTime;
 
-// CONTRACT's `OrderStatus`: the domain's statuses, named as the read model stores them.
+// CONTRACT's `OrderStatus`: the domain's statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
 #[graphql(remote = "domain::order::OrderStatus")]
 pub enum OrderStatus {
@@ -26,73 +26,6 @@ pub enum OrderStatus {
     Shipped,
     Delivered,
     Cancelled,
-}
-
-impl OrderStatus {
-    /// As the read model stores it.
-    pub fn as_db(self) -> &'static str {
-        domain::order::OrderStatus::from(self).as_str()
-    }
-
-    pub fn from_db(status: &str) -> async_graphql::Result<Self> {
-        stored(status, "order status")
-    }
-}
-
-/// The columns of [`OrderRow`], for `SELECT`.
-pub const ORDER_COLUMNS: &str = "id, status, customer_id, customer_name, customer_email, \
-    shipping_address_id, shipping_label, shipping_line1, shipping_line2, shipping_city, \
-    shipping_postal_code, shipping_country, item_count, total_minor, currency, \
-    payment_amount_minor, payment_currency, payment_method, payment_reference, paid_at, \
-    shipment_id, placed_at, updated_at, version";
-
-/// One row of `orders`.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct OrderRow {
-    pub id: Uuid,
-    pub status: String,
-    pub customer_id: Uuid,
-    pub customer_name: String,
-    pub customer_email: String,
-    pub shipping_address_id: Uuid,
-    pub shipping_label: Option<String>,
-    pub shipping_line1: String,
-    pub shipping_line2: Option<String>,
-    pub shipping_city: String,
-    pub shipping_postal_code: String,
-    pub shipping_country: String,
-    pub item_count: i32,
-    pub total_minor: i64,
-    pub currency: String,
-    pub payment_amount_minor: Option<i64>,
-    pub payment_currency: Option<String>,
-    pub payment_method: Option<String>,
-    pub payment_reference: Option<String>,
-    pub paid_at: Option<At<Utc>>,
-    pub shipment_id: Option<Uuid>,
-    pub placed_at: At<Utc>,
-    pub updated_at: At<Utc>,
-    pub version: i64,
-}
-
-/// One row of `order_lines`.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct LineRow {
-    pub order_id: Uuid,
-    pub sku: String,
-    pub product_name: String,
-    pub quantity: i32,
-    pub unit_price_minor: i64,
-    pub currency: String,
-}
-
-/// One row of `order_history`.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct HistoryRow {
-    pub order_id: Uuid,
-    pub status: String,
-    pub at: At<Utc>,
-    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, SimpleObject)]
@@ -132,8 +65,8 @@ pub struct StatusChange {
 #[derive(Debug)]
 pub struct OrderSet {
     rows: Vec<OrderRow>,
-    lines: OnceCell<HashMap<Uuid, Vec<LineRow>>>,
-    history: OnceCell<HashMap<Uuid, Vec<HistoryRow>>>,
+    lines: OnceCell<HashMap<Uuid, Vec<OrderLineRow>>>,
+    history: OnceCell<HashMap<Uuid, Vec<OrderHistoryRow>>>,
     shipments: OnceCell<(Arc<ShipmentSet>, HashMap<Uuid, usize>)>,
 }
 
@@ -174,8 +107,8 @@ impl Order {
         ID(self.row().id.to_string())
     }
 
-    async fn status(&self) -> async_graphql::Result<OrderStatus> {
-        OrderStatus::from_db(&self.row().status)
+    async fn status(&self) -> OrderStatus {
+        self.row().status.0.into()
     }
 
     async fn customer(&self) -> CustomerSummary {
@@ -271,18 +204,17 @@ impl Order {
             .get_or_try_init(|| async { fetch::history(pool, &self.set.ids()).await })
             .await
             .map_err(|e| errors::database(&e))?;
-        all.get(&self.row().id)
+        Ok(all
+            .get(&self.row().id)
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
-            .map(|change| {
-                Ok(StatusChange {
-                    status: OrderStatus::from_db(&change.status)?,
-                    at: change.at.into(),
-                    reason: change.reason.clone(),
-                })
+            .map(|change| StatusChange {
+                status: change.status.0.into(),
+                at: change.at.into(),
+                reason: change.reason.clone(),
             })
-            .collect()
+            .collect())
     }
 
     async fn placed_at(&self) -> DateTime {

@@ -1,22 +1,9 @@
 //! `Product` over `products`.
 
 use async_graphql::Object;
+use projections::tables::products::ProductRow;
 
 use super::common::Money;
-
-/// The columns of [`ProductRow`], for `SELECT`.
-pub const PRODUCT_COLUMNS: &str = "sku, name, price_minor, currency, on_hand, reserved";
-
-/// One row of `products`.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ProductRow {
-    pub sku: String,
-    pub name: String,
-    pub price_minor: i64,
-    pub currency: String,
-    pub on_hand: i64,
-    pub reserved: i64,
-}
 
 #[derive(Debug, Clone)]
 pub struct Product(pub ProductRow);

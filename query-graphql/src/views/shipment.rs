@@ -4,18 +4,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, Object, ID};
-use chrono::{DateTime as At, Utc};
+use projections::tables::shipments::ShipmentRow;
 use sqlx::PgPool;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use super::common::{stored, Address};
+use super::common::Address;
 use super::order::{Order, OrderSet};
 use crate::errors;
-use crate::fetch;
+use crate::read_models::fetch;
 use crate::scalars::DateTime;
 
-// CONTRACT's `ShipmentStatus`: the domain's statuses, named as the read model stores them.
+// CONTRACT's `ShipmentStatus`: the domain's statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[graphql(remote = "domain::shipment::ShipmentStatus")]
 pub enum ShipmentStatus {
@@ -23,31 +23,6 @@ pub enum ShipmentStatus {
     Dispatched,
     Delivered,
     Cancelled,
-}
-
-/// The columns of [`ShipmentRow`], for `SELECT`.
-pub const SHIPMENT_COLUMNS: &str = "id, order_id, status, address_id, address_label, \
-    address_line1, address_line2, address_city, address_postal_code, address_country, \
-    carrier, tracking_number, created_at, dispatched_at, delivered_at";
-
-/// One row of `shipments`.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ShipmentRow {
-    pub id: Uuid,
-    pub order_id: Uuid,
-    pub status: String,
-    pub address_id: Uuid,
-    pub address_label: Option<String>,
-    pub address_line1: String,
-    pub address_line2: Option<String>,
-    pub address_city: String,
-    pub address_postal_code: String,
-    pub address_country: String,
-    pub carrier: Option<String>,
-    pub tracking_number: Option<String>,
-    pub created_at: At<Utc>,
-    pub dispatched_at: Option<At<Utc>>,
-    pub delivered_at: Option<At<Utc>>,
 }
 
 /// Shipments resolved side by side: their orders load together (see
@@ -126,8 +101,8 @@ impl Shipment {
         Ok(orders.get(&self.row().order_id).cloned())
     }
 
-    async fn status(&self) -> async_graphql::Result<ShipmentStatus> {
-        stored(&self.row().status, "shipment status")
+    async fn status(&self) -> ShipmentStatus {
+        self.row().status.0.into()
     }
 
     async fn address(&self) -> Address {

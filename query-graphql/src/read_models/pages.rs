@@ -10,10 +10,12 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
+use domain::order::OrderStatus;
+use projections::tables::customers::CustomerRow;
+use projections::tables::orders::OrderRow;
+use projections::tables::products::ProductRow;
+
 use crate::cursor::TimeCursor;
-use crate::views::customer::{CustomerRow, CUSTOMER_COLUMNS};
-use crate::views::order::{OrderRow, OrderStatus, ORDER_COLUMNS};
-use crate::views::product::{ProductRow, PRODUCT_COLUMNS};
 
 /// `OrderFilter`, parsed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -52,7 +54,7 @@ impl<T> Page<T> {
 fn push_orders_filter(query: &mut QueryBuilder<'_, Postgres>, filter: &OrdersFilter) {
     query.push(" WHERE true");
     if let Some(status) = filter.status {
-        query.push(" AND status = ").push_bind(status.as_db());
+        query.push(" AND status = ").push_bind(status.as_str());
     }
     if let Some(customer) = filter.customer {
         query.push(" AND customer_id = ").push_bind(customer);
@@ -84,7 +86,7 @@ pub fn orders_query<'a>(
     first: i64,
     after: Option<TimeCursor>,
 ) -> QueryBuilder<'a, Postgres> {
-    let mut query = QueryBuilder::new(format!("{verb} {ORDER_COLUMNS} FROM orders"));
+    let mut query = QueryBuilder::new(format!("{verb} {} FROM orders", OrderRow::TABLE.select));
     push_orders_filter(&mut query, filter);
     push_newest_first(&mut query, "placed_at", after, first);
     query
@@ -127,10 +129,11 @@ pub async fn orders_of_customers(
 ) -> Result<Vec<OrderRow>, sqlx::Error> {
     let mut query = QueryBuilder::new("SELECT o.* FROM UNNEST(");
     query.push_bind(customers.to_vec()).push(format!(
-        "::uuid[]) AS c(id) CROSS JOIN LATERAL (SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = c.id"
+        "::uuid[]) AS c(id) CROSS JOIN LATERAL (SELECT {} FROM orders WHERE customer_id = c.id",
+        OrderRow::TABLE.select
     ));
     if let Some(status) = status {
-        query.push(" AND status = ").push_bind(status.as_db());
+        query.push(" AND status = ").push_bind(status.as_str());
     }
     push_newest_first(&mut query, "placed_at", after, first);
     query.push(") o");
@@ -147,7 +150,7 @@ pub async fn order_counts_of_customers(
         QueryBuilder::new("SELECT customer_id, count(*) FROM orders WHERE customer_id = ANY(");
     query.push_bind(customers.to_vec()).push(")");
     if let Some(status) = status {
-        query.push(" AND status = ").push_bind(status.as_db());
+        query.push(" AND status = ").push_bind(status.as_str());
     }
     query.push(" GROUP BY customer_id");
     query.build_query_as().fetch_all(pool).await
@@ -182,7 +185,10 @@ pub async fn customers(
     first: i64,
     after: Option<TimeCursor>,
 ) -> Result<Page<CustomerRow>, sqlx::Error> {
-    let mut query = QueryBuilder::new(format!("SELECT {CUSTOMER_COLUMNS} FROM customers"));
+    let mut query = QueryBuilder::new(format!(
+        "SELECT {} FROM customers",
+        CustomerRow::TABLE.select
+    ));
     push_customers_filter(&mut query, email_contains);
     push_newest_first(&mut query, "registered_at", after, first);
     let rows = query.build_query_as().fetch_all(pool).await?;
@@ -204,7 +210,7 @@ pub async fn products(
     first: i64,
     after: Option<&str>,
 ) -> Result<Page<ProductRow>, sqlx::Error> {
-    let mut query = QueryBuilder::new(format!("SELECT {PRODUCT_COLUMNS} FROM products"));
+    let mut query = QueryBuilder::new(format!("SELECT {} FROM products", ProductRow::TABLE.select));
     if let Some(sku) = after {
         query.push(" WHERE sku > ").push_bind(sku.to_owned());
     }

@@ -1,4 +1,4 @@
-//! Rows by key, many keys per statement: what the loaders and the sibling sets run.
+//! Rows by key, many keys per statement: what the loaders, the sibling sets and the hub run.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -6,10 +6,10 @@ use std::hash::Hash;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::views::customer::{AddressRow, CustomerRow, CUSTOMER_COLUMNS};
-use crate::views::order::{HistoryRow, LineRow, OrderRow, ORDER_COLUMNS};
-use crate::views::product::{ProductRow, PRODUCT_COLUMNS};
-use crate::views::shipment::{ShipmentRow, SHIPMENT_COLUMNS};
+use projections::tables::customers::{AddressRow, CustomerRow};
+use projections::tables::orders::{OrderHistoryRow, OrderLineRow, OrderRow};
+use projections::tables::products::ProductRow;
+use projections::tables::shipments::ShipmentRow;
 
 /// Rows grouped under the key built from each row, in the order they came.
 pub fn grouped<K: Hash + Eq, R>(rows: Vec<R>, key: impl Fn(&R) -> K) -> HashMap<K, Vec<R>> {
@@ -22,7 +22,8 @@ pub fn grouped<K: Hash + Eq, R>(rows: Vec<R>, key: impl Fn(&R) -> K) -> HashMap<
 
 pub async fn orders(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<OrderRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE id = ANY($1)"
+        "SELECT {} FROM orders WHERE id = ANY($1)",
+        OrderRow::TABLE.select
     ))
     .bind(ids)
     .fetch_all(pool)
@@ -32,11 +33,11 @@ pub async fn orders(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<OrderRow>, sqlx::
 pub async fn lines(
     pool: &PgPool,
     orders: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<LineRow>>, sqlx::Error> {
-    let rows: Vec<LineRow> = sqlx::query_as(
-        "SELECT order_id, sku, product_name, quantity, unit_price_minor, currency
-         FROM order_lines WHERE order_id = ANY($1) ORDER BY order_id, line_no",
-    )
+) -> Result<HashMap<Uuid, Vec<OrderLineRow>>, sqlx::Error> {
+    let rows: Vec<OrderLineRow> = sqlx::query_as(&format!(
+        "SELECT {} FROM order_lines WHERE order_id = ANY($1) ORDER BY order_id, line_no",
+        OrderLineRow::TABLE.select
+    ))
     .bind(orders)
     .fetch_all(pool)
     .await?;
@@ -46,11 +47,11 @@ pub async fn lines(
 pub async fn history(
     pool: &PgPool,
     orders: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<HistoryRow>>, sqlx::Error> {
-    let rows: Vec<HistoryRow> = sqlx::query_as(
-        "SELECT order_id, status, at, reason
-         FROM order_history WHERE order_id = ANY($1) ORDER BY order_id, sequence",
-    )
+) -> Result<HashMap<Uuid, Vec<OrderHistoryRow>>, sqlx::Error> {
+    let rows: Vec<OrderHistoryRow> = sqlx::query_as(&format!(
+        "SELECT {} FROM order_history WHERE order_id = ANY($1) ORDER BY order_id, sequence",
+        OrderHistoryRow::TABLE.select
+    ))
     .bind(orders)
     .fetch_all(pool)
     .await?;
@@ -59,7 +60,8 @@ pub async fn history(
 
 pub async fn product(pool: &PgPool, sku: &str) -> Result<Option<ProductRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = $1"
+        "SELECT {} FROM products WHERE sku = $1",
+        ProductRow::TABLE.select
     ))
     .bind(sku)
     .fetch_optional(pool)
@@ -68,7 +70,8 @@ pub async fn product(pool: &PgPool, sku: &str) -> Result<Option<ProductRow>, sql
 
 pub async fn shipments(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<ShipmentRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {SHIPMENT_COLUMNS} FROM shipments WHERE id = ANY($1)"
+        "SELECT {} FROM shipments WHERE id = ANY($1)",
+        ShipmentRow::TABLE.select
     ))
     .bind(ids)
     .fetch_all(pool)
@@ -77,7 +80,8 @@ pub async fn shipments(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<ShipmentRow>, 
 
 pub async fn customers(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<CustomerRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ANY($1)"
+        "SELECT {} FROM customers WHERE id = ANY($1)",
+        CustomerRow::TABLE.select
     ))
     .bind(ids)
     .fetch_all(pool)
@@ -88,10 +92,10 @@ pub async fn addresses(
     pool: &PgPool,
     customers: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<AddressRow>>, sqlx::Error> {
-    let rows: Vec<AddressRow> = sqlx::query_as(
-        "SELECT customer_id, address_id, label, line1, line2, city, postal_code, country
-         FROM customer_addresses WHERE customer_id = ANY($1) ORDER BY customer_id, ordinal",
-    )
+    let rows: Vec<AddressRow> = sqlx::query_as(&format!(
+        "SELECT {} FROM customer_addresses WHERE customer_id = ANY($1) ORDER BY customer_id, ordinal",
+        AddressRow::TABLE.select
+    ))
     .bind(customers)
     .fetch_all(pool)
     .await?;

@@ -2,7 +2,7 @@
 //! by all requests and without a cache, so concurrent requests' keys go out in one
 //! statement and nothing served is older than the read model.
 //!
-//! Nested fields do not go through it but through their sibling set ([`crate::views`]):
+//! Nested fields do not go through it but through their sibling set (`crate::views`):
 //! a time-window loader batches only the keys that arrive within its window, and on a
 //! busy multi-threaded runtime a page's resolvers straddle several windows (a page of 50
 //! orders took 25 statements instead of 6). A set loads for all its members on the first
@@ -14,22 +14,23 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use projections::tables::customers::CustomerRow;
+use projections::tables::orders::OrderRow;
+use projections::tables::shipments::ShipmentRow;
+
+use super::fetch;
 use crate::errors;
-use crate::fetch;
-use crate::views::customer::CustomerRow;
-use crate::views::order::OrderRow;
-use crate::views::shipment::ShipmentRow;
 
 /// The loader as resolvers find it in the schema's data.
-pub type Loaders = DataLoader<ReadModels>;
+pub type Loaders = DataLoader<ById>;
 
 /// Batches lookups by id.
 #[derive(Debug, Clone)]
-pub struct ReadModels {
+pub struct ById {
     pool: PgPool,
 }
 
-impl ReadModels {
+impl ById {
     pub fn loader(pool: PgPool) -> Loaders {
         DataLoader::new(Self { pool }, tokio::spawn)
     }
@@ -50,7 +51,7 @@ fn keys<K: Copy>(keys: &[K], id: impl Fn(K) -> Uuid) -> Vec<Uuid> {
     keys.iter().map(|k| id(*k)).collect()
 }
 
-impl Loader<OrderById> for ReadModels {
+impl Loader<OrderById> for ById {
     type Value = OrderRow;
     type Error = async_graphql::Error;
 
@@ -62,7 +63,7 @@ impl Loader<OrderById> for ReadModels {
     }
 }
 
-impl Loader<ShipmentById> for ReadModels {
+impl Loader<ShipmentById> for ById {
     type Value = ShipmentRow;
     type Error = async_graphql::Error;
 
@@ -74,7 +75,7 @@ impl Loader<ShipmentById> for ReadModels {
     }
 }
 
-impl Loader<CustomerById> for ReadModels {
+impl Loader<CustomerById> for ById {
     type Value = CustomerRow;
     type Error = async_graphql::Error;
 
