@@ -30,34 +30,98 @@ use crate::AppState;
 /// How often a command is decided again after losing an optimistic-lock race.
 const MAX_ATTEMPTS: u32 = 12;
 
-/// What a successful command answers, besides `version` and `position`.
-#[derive(Debug, Clone)]
-pub(crate) struct Reply {
-    pub(crate) status: StatusCode,
-    pub(crate) id: String,
-    pub(crate) extra: Map<String, Value>,
+/// What every successful command answers (`address_id` and `status` on some routes), for
+/// the OpenAPI document: [`Reply::body`] writes it.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct CommandResponse {
+    /// The aggregate's id: a UUID, or the sku for products.
+    id: String,
+    /// The aggregate's version (event sequence) after the command.
+    version: i64,
+    /// The global log position of the command's last event; pass it to GraphQL as
+    /// `OMS-Min-Position` to read your own write.
+    position: i64,
+    /// `POST /customers/{id}/addresses` only.
+    address_id: Option<String>,
+    /// Order and shipment routes: the status after the command.
+    status: Option<String>,
 }
 
-impl Reply {
-    pub(crate) fn created(id: &impl ToString) -> Self {
+/// One command to execute: the aggregate it goes to, what it says, what its success
+/// answers, and what it records besides its events.
+pub(crate) struct Command<'s, A: Aggregate> {
+    id: String,
+    command: A::Command,
+    services: &'s A::Services,
+    reply: Reply,
+    records: Records,
+}
+
+impl<'s, A: Aggregate> Command<'s, A> {
+    /// `command` for the aggregate `id`; its success answers 200.
+    pub(crate) fn new(id: &impl ToString, command: A::Command, services: &'s A::Services) -> Self {
         Self {
-            status: StatusCode::CREATED,
             id: id.to_string(),
-            extra: Map::new(),
+            command,
+            services,
+            reply: Reply::ok(id),
+            records: Records::default(),
         }
     }
 
-    pub(crate) fn ok(id: &impl ToString) -> Self {
+    /// `command` creating the aggregate `id`, generated for this request: there is nothing
+    /// to load first (a conflict, impossible in practice, still reloads); answers 201.
+    pub(crate) fn creating(
+        id: &impl ToString,
+        command: A::Command,
+        services: &'s A::Services,
+    ) -> Self {
+        let mut created = Self::new(id, command, services).answering_created();
+        created.records.fresh = true;
+        created
+    }
+
+    /// Its success answers 201 Created.
+    pub(crate) fn answering_created(mut self) -> Self {
+        self.reply.status = StatusCode::CREATED;
+        self
+    }
+
+    /// Its success answers `key: value` besides `id`, `version` and `position`.
+    pub(crate) fn answering(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.reply.extra.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Claims this (lower-cased) email for `customer` with the events.
+    pub(crate) fn claiming_email(mut self, email: &str, customer: CustomerId) -> Self {
+        self.records.email_claim = Some((email.to_owned(), customer));
+        self
+    }
+
+    /// Claims this end for the order of `shipment` with the events.
+    pub(crate) fn claiming_fate(mut self, shipment: ShipmentId, fate: Fate) -> Self {
+        self.records.fate = Some((shipment, fate));
+        self
+    }
+}
+
+/// What a successful command answers, besides `version` and `position`.
+#[derive(Debug, Clone)]
+struct Reply {
+    status: StatusCode,
+    id: String,
+    extra: Map<String, Value>,
+}
+
+impl Reply {
+    fn ok(id: &impl ToString) -> Self {
         Self {
             status: StatusCode::OK,
             id: id.to_string(),
             extra: Map::new(),
         }
-    }
-
-    pub(crate) fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.extra.insert(key.to_owned(), value.into());
-        self
     }
 
     fn body(&self, version: i64, position: i64) -> Value {
@@ -72,14 +136,14 @@ impl Reply {
 
 /// Rows written in the command's transaction, besides the idempotency record.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Records {
+struct Records {
     /// Claim this (lower-cased) email for this customer.
-    pub(crate) email_claim: Option<(String, CustomerId)>,
+    email_claim: Option<(String, CustomerId)>,
     /// Claim this end for the order of this shipment: cancelled, or dispatched.
-    pub(crate) fate: Option<(ShipmentId, Fate)>,
+    fate: Option<(ShipmentId, Fate)>,
     /// The aggregate id was generated for this request: no events can exist yet, so the
-    /// first attempt skips loading (a conflict, impossible in practice, still reloads).
-    pub(crate) fresh: bool,
+    /// first attempt skips loading.
+    fresh: bool,
 }
 
 /// Why the append transaction was rolled back.
@@ -132,7 +196,7 @@ impl AppState {
         }
     }
 
-    /// Runs `command` on aggregate `id` and answers with `reply`.
+    /// Runs `command` and answers.
     ///
     /// A keyed request that is refused checks once more for its key: a concurrent twin of it
     /// (the same key and body) may have completed meanwhile (and taken the email, or the
@@ -140,21 +204,14 @@ impl AppState {
     pub(crate) async fn execute<A>(
         &self,
         ctx: &CommandContext,
-        id: &str,
-        command: A::Command,
-        services: &A::Services,
-        reply: Reply,
-        records: Records,
+        command: Command<'_, A>,
     ) -> Result<Response, ApiError>
     where
         A: Aggregate + Serialize + DeserializeOwned,
         A::Command: Clone,
         A::Error: DomainError,
     {
-        match self
-            .decide_and_append::<A>(ctx, id, command, services, reply, records)
-            .await
-        {
+        match self.decide_and_append(ctx, &command).await {
             Err(error) if ctx.idempotency_key.is_some() && error.status().is_client_error() => {
                 Ok(self.replay(ctx).await?.ok_or(error)?)
             }
@@ -165,17 +222,20 @@ impl AppState {
     async fn decide_and_append<A>(
         &self,
         ctx: &CommandContext,
-        id: &str,
-        command: A::Command,
-        services: &A::Services,
-        reply: Reply,
-        records: Records,
+        command: &Command<'_, A>,
     ) -> Result<Response, ApiError>
     where
         A: Aggregate + Serialize + DeserializeOwned,
         A::Command: Clone,
         A::Error: DomainError,
     {
+        let Command {
+            id,
+            command,
+            services,
+            reply,
+            records,
+        } = command;
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
                 // The request may have been completed by a concurrent retry of itself.
@@ -204,7 +264,7 @@ impl AppState {
             }
             let sink = EventSink::default();
             aggregate
-                .handle(command.clone(), services, &sink)
+                .handle(command.clone(), *services, &sink)
                 .await
                 .map_err(|e| ApiError::domain(&e))?;
             let request = ctx.request_id.to_string();

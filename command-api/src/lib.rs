@@ -9,11 +9,14 @@
 //! # Layout
 //!
 //! - [`router`]: the routes; [`AppState`]: what they share.
-//! - `routes/*`: one module per resource.
-//! - `execute`: load, decide, append, retry.
+//! - `routes`: the route table (path, handler, the problems each answers) and one module
+//!   per resource.
+//! - `execute`: a [`Command`](execute::Command) (aggregate, command, reply, records):
+//!   load, decide, append, retry.
 //! - `records`: idempotency records and email claims, written with the events.
 //! - [`error`]: [`ApiError`](error::ApiError), the one boundary error, and the problem table.
-//! - `openapi`: `GET /openapi.json`, generated from the handlers.
+//! - `openapi`: `GET /openapi.json`, generated from the handlers, the route table and the
+//!   problem table.
 
 pub mod error;
 mod execute;
@@ -28,7 +31,7 @@ use std::time::Duration;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 
 pub use error::ApiError;
@@ -37,25 +40,13 @@ pub use state::AppState;
 /// A command answers within this, or with 503 (the database is slow or gone).
 pub const DEADLINE: Duration = Duration::from_millis(4_500);
 
-/// Every command route of CONTRACT.
+/// Every command route of CONTRACT ([`routes::table`]) and `/openapi.json`.
 pub fn router(state: AppState) -> Router {
-    use routes::{customers, orders, products, shipments};
-    Router::new()
-        .route("/customers", post(customers::register))
-        .route("/customers/{id}/rename", post(customers::rename))
-        .route(
-            "/customers/{id}/change-email",
-            post(customers::change_email),
-        )
-        .route("/customers/{id}/addresses", post(customers::add_address))
-        .route("/products", post(products::define))
-        .route("/products/{id}/change-price", post(products::change_price))
-        .route("/products/{id}/restock", post(products::restock))
-        .route("/orders", post(orders::place))
-        .route("/orders/{id}/pay", post(orders::pay))
-        .route("/orders/{id}/cancel", post(orders::cancel))
-        .route("/shipments/{id}/dispatch", post(shipments::dispatch))
-        .route("/shipments/{id}/deliver", post(shipments::deliver))
+    routes::table()
+        .into_iter()
+        .fold(Router::new(), |router, route| {
+            router.route(route.path, route.handler)
+        })
         .route("/openapi.json", get(openapi::document))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(deadline))

@@ -7,48 +7,11 @@ use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{Content, Ref, RefOr, Required, Response as ApiResponse, ResponseBuilder};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
-use crate::error::PROBLEMS;
-use crate::routes::{customers, orders, products, shipments};
-
-/// What every successful command answers (`address_id` and `status` on some routes).
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct CommandResponse {
-    /// The aggregate's id: a UUID, or the sku for products.
-    id: String,
-    /// The aggregate's version (event sequence) after the command.
-    version: i64,
-    /// The global log position of the command's last event; pass it to GraphQL as
-    /// `OMS-Min-Position` to read your own write.
-    position: i64,
-    /// `POST /customers/{id}/addresses` only.
-    address_id: Option<String>,
-    /// Order and shipment routes: the status after the command.
-    status: Option<String>,
-}
-
-/// An RFC 9457 problem. `type` is `/problems/<slug>`; see the description for every slug.
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct Problem {
-    #[schema(rename = "type", example = "/problems/validation-failed")]
-    kind: String,
-    title: String,
-    status: u16,
-    detail: String,
-    /// `validation-failed` only: every broken field.
-    errors: Option<Vec<FieldProblem>>,
-}
-
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct FieldProblem {
-    /// The field's path in the request, such as `lines[2].quantity`.
-    field: String,
-    message: String,
-}
+use crate::error::{FieldProblem, ProblemBody, ProblemType, EVERY_COMMAND, PROBLEMS};
+use crate::execute::CommandResponse;
+use crate::routes::{self, customers, orders, products, shipments};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -67,25 +30,14 @@ pub(crate) struct FieldProblem {
         shipments::dispatch,
         shipments::deliver,
     ),
-    components(schemas(CommandResponse, Problem, FieldProblem)),
+    components(schemas(CommandResponse, ProblemBody, FieldProblem)),
     modifiers(&CommandConventions),
 )]
 pub(crate) struct ApiDoc;
 
 /// What every command route shares: the command headers, `ETag` on success, and the
-/// problems any command can meet. Route-specific problems are on each handler.
+/// problems any command can meet; and each route's own problems, from the route table.
 struct CommandConventions;
-
-const COMMON: &[&str] = &[
-    "malformed-request",
-    "validation-failed",
-    "unsupported-media-type",
-    "payload-too-large",
-    "precondition-failed",
-    "concurrency-conflict",
-    "idempotency-key-reused",
-    "service-unavailable",
-];
 
 impl Modify for CommandConventions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -93,7 +45,7 @@ impl Modify for CommandConventions {
             if let Some(RefOr::T(problem)) = components.schemas.get_mut("Problem") {
                 let catalogue: Vec<String> = PROBLEMS
                     .iter()
-                    .map(|(slug, status, when)| format!("- `{slug}` ({status}): {when}"))
+                    .map(|p| format!("- `{}` ({}): {}", p.slug, p.status, p.when))
                     .collect();
                 if let utoipa::openapi::schema::Schema::Object(object) = problem {
                     object.description = Some(format!(
@@ -103,8 +55,16 @@ impl Modify for CommandConventions {
                 }
             }
         }
-        for item in openapi.paths.paths.values_mut() {
-            if let Some(operation) = item.post.as_mut() {
+        for route in routes::table() {
+            let operation = openapi
+                .paths
+                .paths
+                .get_mut(route.path)
+                .and_then(|item| item.post.as_mut());
+            if let Some(operation) = operation {
+                for (problem, here) in &route.problems {
+                    add_problem(operation, problem, here);
+                }
                 add_conventions(operation);
             }
         }
@@ -158,16 +118,15 @@ fn add_conventions(operation: &mut Operation) {
             }
         }
     }
-    for slug in COMMON {
-        let Some((_, status, when)) = PROBLEMS.iter().find(|(s, _, _)| s == slug) else {
-            continue;
-        };
-        add_problem(operation, *status, slug, when);
+    for problem in EVERY_COMMAND {
+        add_problem(operation, problem, problem.when);
     }
 }
 
-/// Adds `slug` under `status`, next to any problem the handler documents there already.
-pub(crate) fn add_problem(operation: &mut Operation, status: u16, slug: &str, when: &str) {
+/// Adds `problem` (meaning `when` on this route) under its status, next to any problem
+/// documented there already.
+fn add_problem(operation: &mut Operation, problem: &ProblemType, when: &str) {
+    let (slug, status) = (problem.slug, problem.status);
     let line = format!("`{slug}`: {when}");
     match operation.responses.responses.get_mut(&status.to_string()) {
         Some(RefOr::T(existing)) if !existing.description.contains(slug) => {

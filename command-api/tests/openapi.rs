@@ -73,7 +73,7 @@ async fn the_document_covers_every_route_and_problem() {
     let catalogue = doc["components"]["schemas"]["Problem"]["description"]
         .as_str()
         .expect("problem catalogue");
-    for (slug, status, _) in PROBLEMS {
+    for &command_api::error::ProblemType { slug, status, .. } in PROBLEMS {
         assert!(
             catalogue.contains(&format!("`{slug}` ({status})")),
             "{slug} is documented"

@@ -16,6 +16,20 @@ pub enum Problem {
 }
 
 impl Problem {
+    /// Every problem the domain decides.
+    pub const ALL: [Self; 10] = [
+        Self::ValidationFailed,
+        Self::NotFound,
+        Self::UnknownCustomer,
+        Self::UnknownAddress,
+        Self::UnknownSku,
+        Self::CurrencyMismatch,
+        Self::PaymentMismatch,
+        Self::InvalidTransition,
+        Self::EmailTaken,
+        Self::SkuTaken,
+    ];
+
     pub const fn slug(self) -> &'static str {
         match self {
             Self::ValidationFailed => "validation-failed",

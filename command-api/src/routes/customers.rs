@@ -11,9 +11,7 @@ use domain::{Customer, CustomerCommand};
 
 use super::path_uuid;
 use crate::error::ApiError;
-use crate::execute::{Records, Reply};
-#[allow(unused_imports)]
-use crate::openapi::{CommandResponse, Problem};
+use crate::execute::{Command, CommandResponse};
 use crate::request::{CommandRequest, PathId};
 use crate::AppState;
 
@@ -24,7 +22,6 @@ use crate::AppState;
     request_body(content = RegisterCustomerInput, content_type = "application/json"),
     responses(
         (status = 201, description = "Registered", body = CommandResponse),
-        (status = 409, description = "`email-taken`: another customer already has this email", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn register(
@@ -34,27 +31,16 @@ pub(crate) async fn register(
     let (name, email) = request.input.validate()?;
     let email_owner = crate::records::email_owner(&state, email.normalized()).await?;
     let customer_id = CustomerId::new();
-    let records = Records {
-        email_claim: Some((email.normalized().to_owned(), customer_id)),
-        fresh: true,
-        ..Records::default()
-    };
-    let command = CustomerCommand::Register {
+    let claim = email.normalized().to_owned();
+    let register = CustomerCommand::Register {
         customer_id,
         name,
         email,
         email_owner,
     };
-    state
-        .execute::<Customer>(
-            &request.context,
-            &customer_id.to_string(),
-            command,
-            &state.clock,
-            Reply::created(&customer_id),
-            records,
-        )
-        .await
+    let command = Command::<Customer>::creating(&customer_id, register, &state.clock)
+        .claiming_email(&claim, customer_id);
+    state.execute(&request.context, command).await
 }
 
 #[utoipa::path(
@@ -65,7 +51,6 @@ pub(crate) async fn register(
     params(("id" = String, Path, description = "Customer id (UUID)")),
     responses(
         (status = 200, description = "Renamed", body = CommandResponse),
-        (status = 404, description = "`not-found`: no such customer, or a malformed id", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn rename(
@@ -75,16 +60,9 @@ pub(crate) async fn rename(
 ) -> Result<Response, ApiError> {
     let customer_id: CustomerId = path_uuid(&id)?;
     let name = request.input.validate()?;
-    state
-        .execute::<Customer>(
-            &request.context,
-            &customer_id.to_string(),
-            CustomerCommand::Rename { name },
-            &state.clock,
-            Reply::ok(&customer_id),
-            Records::default(),
-        )
-        .await
+    let rename = CustomerCommand::Rename { name };
+    let command = Command::<Customer>::new(&customer_id, rename, &state.clock);
+    state.execute(&request.context, command).await
 }
 
 #[utoipa::path(
@@ -95,8 +73,6 @@ pub(crate) async fn rename(
     params(("id" = String, Path, description = "Customer id (UUID)")),
     responses(
         (status = 200, description = "Email changed", body = CommandResponse),
-        (status = 404, description = "`not-found`: no such customer, or a malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`email-taken`: another customer already has this email", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn change_email(
@@ -107,21 +83,11 @@ pub(crate) async fn change_email(
     let customer_id: CustomerId = path_uuid(&id)?;
     let email = request.input.validate()?;
     let email_owner = crate::records::email_owner(&state, email.normalized()).await?;
-    let records = Records {
-        email_claim: Some((email.normalized().to_owned(), customer_id)),
-        ..Records::default()
-    };
-    let command = CustomerCommand::ChangeEmail { email, email_owner };
-    state
-        .execute::<Customer>(
-            &request.context,
-            &customer_id.to_string(),
-            command,
-            &state.clock,
-            Reply::ok(&customer_id),
-            records,
-        )
-        .await
+    let claim = email.normalized().to_owned();
+    let change = CustomerCommand::ChangeEmail { email, email_owner };
+    let command = Command::<Customer>::new(&customer_id, change, &state.clock)
+        .claiming_email(&claim, customer_id);
+    state.execute(&request.context, command).await
 }
 
 #[utoipa::path(
@@ -132,8 +98,6 @@ pub(crate) async fn change_email(
     params(("id" = String, Path, description = "Customer id (UUID)")),
     responses(
         (status = 201, description = "Address added; the body adds `address_id`", body = CommandResponse),
-        (status = 404, description = "`not-found`: no such customer, or a malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid-transition`: the customer has 20 addresses already", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn add_address(
@@ -144,18 +108,12 @@ pub(crate) async fn add_address(
     let customer_id: CustomerId = path_uuid(&id)?;
     let address = request.input.validate()?;
     let address_id = AddressId::new();
-    let reply = Reply::created(&customer_id).with("address_id", address_id.to_string());
-    state
-        .execute::<Customer>(
-            &request.context,
-            &customer_id.to_string(),
-            CustomerCommand::AddAddress {
-                address_id,
-                address,
-            },
-            &state.clock,
-            reply,
-            Records::default(),
-        )
-        .await
+    let add = CustomerCommand::AddAddress {
+        address_id,
+        address,
+    };
+    let command = Command::<Customer>::new(&customer_id, add, &state.clock)
+        .answering_created()
+        .answering("address_id", address_id.to_string());
+    state.execute(&request.context, command).await
 }

@@ -1,5 +1,5 @@
-//! One module per resource; each handler extracts, validates into domain values, executes
-//! and answers. No SQL here.
+//! The route table ([`table`]) and one module per resource; each handler extracts,
+//! validates into domain values, executes and answers. No SQL here.
 
 pub(crate) mod customers;
 pub(crate) mod orders;
@@ -8,7 +8,92 @@ pub(crate) mod shipments;
 
 use std::str::FromStr;
 
-use crate::error::ApiError;
+use axum::handler::Handler;
+use axum::routing::{post, MethodRouter};
+
+use crate::error::{
+    ApiError, ProblemType, CURRENCY_MISMATCH, EMAIL_TAKEN, INVALID_TRANSITION, NOT_FOUND,
+    PAYMENT_MISMATCH, SKU_TAKEN, UNKNOWN_ADDRESS, UNKNOWN_CUSTOMER, UNKNOWN_SKU,
+};
+use crate::AppState;
+
+/// A command route: its path, its handler, and the problems it answers besides those
+/// every command can meet ([`crate::error::EVERY_COMMAND`]), each with what it means here.
+pub(crate) struct Route {
+    pub(crate) path: &'static str,
+    pub(crate) handler: MethodRouter<AppState>,
+    pub(crate) problems: Vec<(ProblemType, &'static str)>,
+}
+
+impl Route {
+    fn post<H, T>(path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        Self {
+            path,
+            handler: post(handler),
+            problems: Vec::new(),
+        }
+    }
+
+    fn answers(mut self, problem: ProblemType, here: &'static str) -> Self {
+        self.problems.push((problem, here));
+        self
+    }
+}
+
+/// Every command route of CONTRACT.
+pub(crate) fn table() -> Vec<Route> {
+    const NO_CUSTOMER: &str = "no such customer, or a malformed id";
+    const NO_PRODUCT: &str = "no such product, or a malformed id";
+    const NO_ORDER: &str = "no such order, or a malformed id";
+    const NO_SHIPMENT: &str = "no such shipment, or a malformed id";
+    const EMAIL_IN_USE: &str = "another customer already has this email";
+    vec![
+        Route::post("/customers", customers::register).answers(EMAIL_TAKEN, EMAIL_IN_USE),
+        Route::post("/customers/{id}/rename", customers::rename).answers(NOT_FOUND, NO_CUSTOMER),
+        Route::post("/customers/{id}/change-email", customers::change_email)
+            .answers(NOT_FOUND, NO_CUSTOMER)
+            .answers(EMAIL_TAKEN, EMAIL_IN_USE),
+        Route::post("/customers/{id}/addresses", customers::add_address)
+            .answers(NOT_FOUND, NO_CUSTOMER)
+            .answers(INVALID_TRANSITION, "the customer has 20 addresses already"),
+        Route::post("/products", products::define)
+            .answers(SKU_TAKEN, "a product with this sku exists"),
+        Route::post("/products/{id}/change-price", products::change_price)
+            .answers(NOT_FOUND, NO_PRODUCT),
+        Route::post("/products/{id}/restock", products::restock).answers(NOT_FOUND, NO_PRODUCT),
+        Route::post("/orders", orders::place)
+            .answers(UNKNOWN_CUSTOMER, "no such customer")
+            .answers(UNKNOWN_ADDRESS, "the address is not the customer's")
+            .answers(UNKNOWN_SKU, "a line names no product")
+            .answers(CURRENCY_MISMATCH, "lines in different currencies"),
+        Route::post("/orders/{id}/pay", orders::pay)
+            .answers(NOT_FOUND, NO_ORDER)
+            .answers(INVALID_TRANSITION, "the order is not CONFIRMED")
+            .answers(
+                PAYMENT_MISMATCH,
+                "the amount or currency differs from the order total",
+            ),
+        Route::post("/orders/{id}/cancel", orders::cancel)
+            .answers(NOT_FOUND, NO_ORDER)
+            .answers(
+                INVALID_TRANSITION,
+                "the order is SHIPPED, DELIVERED, REJECTED or CANCELLED, or its shipment was dispatched",
+            ),
+        Route::post("/shipments/{id}/dispatch", shipments::dispatch)
+            .answers(NOT_FOUND, NO_SHIPMENT)
+            .answers(
+                INVALID_TRANSITION,
+                "the shipment is not PENDING, or its order was cancelled",
+            ),
+        Route::post("/shipments/{id}/deliver", shipments::deliver)
+            .answers(NOT_FOUND, NO_SHIPMENT)
+            .answers(INVALID_TRANSITION, "the shipment is not DISPATCHED"),
+    ]
+}
 
 /// An id from the path: one that is not a UUID names nothing, so it is a 404. A UUID in
 /// any of its spellings (upper case, braces, URN) names the aggregate whose id is its

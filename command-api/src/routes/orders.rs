@@ -11,9 +11,7 @@ use domain::{Customer, Order, OrderCommand, OrderStatus, Product};
 
 use super::path_uuid;
 use crate::error::ApiError;
-use crate::execute::{Records, Reply};
-#[allow(unused_imports)]
-use crate::openapi::{CommandResponse, Problem};
+use crate::execute::{Command, CommandResponse};
 use crate::records::Fate;
 use crate::request::{CommandRequest, PathId};
 use crate::AppState;
@@ -27,7 +25,6 @@ use crate::AppState;
     request_body(content = PlaceOrderInput, content_type = "application/json"),
     responses(
         (status = 201, description = "Placed; `status` is PLACED", body = CommandResponse),
-        (status = 422, description = "`unknown-customer`: no such customer; `unknown-address`: the address is not the customer's; `unknown-sku`: a line names no product; `currency-mismatch`: lines in different currencies", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn place(
@@ -53,7 +50,7 @@ pub(crate) async fn place(
         })
         .collect::<BTreeMap<_, _>>();
     let order_id = OrderId::new();
-    let command = OrderCommand::Place(PlaceOrder {
+    let place = OrderCommand::Place(PlaceOrder {
         order_id,
         customer_id: order.customer_id,
         shipping_address_id: order.shipping_address_id,
@@ -61,20 +58,9 @@ pub(crate) async fn place(
         customer: customer.aggregate.facts(),
         products,
     });
-    let reply = Reply::created(&order_id).with("status", OrderStatus::Placed.as_str());
-    state
-        .execute::<Order>(
-            &request.context,
-            &order_id.to_string(),
-            command,
-            &state.clock,
-            reply,
-            Records {
-                fresh: true,
-                ..Records::default()
-            },
-        )
-        .await
+    let command = Command::<Order>::creating(&order_id, place, &state.clock)
+        .answering("status", OrderStatus::Placed.as_str());
+    state.execute(&request.context, command).await
 }
 
 #[utoipa::path(
@@ -85,9 +71,6 @@ pub(crate) async fn place(
     params(("id" = String, Path, description = "Order id (UUID)")),
     responses(
         (status = 200, description = "Paid; `status` is PAID", body = CommandResponse),
-        (status = 404, description = "`not-found`: no such order, or a malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid-transition`: the order is not CONFIRMED", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`payment-mismatch`: the amount or currency differs from the order total", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn pay(
@@ -97,21 +80,14 @@ pub(crate) async fn pay(
 ) -> Result<Response, ApiError> {
     let order_id: OrderId = path_uuid(&id)?;
     let (amount, method, reference) = request.input.validate()?;
-    let reply = Reply::ok(&order_id).with("status", OrderStatus::Paid.as_str());
-    state
-        .execute::<Order>(
-            &request.context,
-            &order_id.to_string(),
-            OrderCommand::Pay {
-                amount,
-                method,
-                reference,
-            },
-            &state.clock,
-            reply,
-            Records::default(),
-        )
-        .await
+    let pay = OrderCommand::Pay {
+        amount,
+        method,
+        reference,
+    };
+    let command = Command::<Order>::new(&order_id, pay, &state.clock)
+        .answering("status", OrderStatus::Paid.as_str());
+    state.execute(&request.context, command).await
 }
 
 #[utoipa::path(
@@ -122,8 +98,6 @@ pub(crate) async fn pay(
     params(("id" = String, Path, description = "Order id (UUID)")),
     responses(
         (status = 200, description = "Cancelled; `status` is CANCELLED", body = CommandResponse),
-        (status = 404, description = "`not-found`: no such order, or a malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid-transition`: the order is SHIPPED, DELIVERED, REJECTED or CANCELLED, or its shipment was dispatched", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn cancel(
@@ -133,18 +107,9 @@ pub(crate) async fn cancel(
 ) -> Result<Response, ApiError> {
     let order_id: OrderId = path_uuid(&id)?;
     let reason = request.input.validate()?;
-    let reply = Reply::ok(&order_id).with("status", OrderStatus::Cancelled.as_str());
-    state
-        .execute::<Order>(
-            &request.context,
-            &order_id.to_string(),
-            OrderCommand::Cancel { reason },
-            &state.clock,
-            reply,
-            Records {
-                fate: Some((ShipmentId::for_order(order_id), Fate::Cancelled)),
-                ..Records::default()
-            },
-        )
-        .await
+    let cancel = OrderCommand::Cancel { reason };
+    let command = Command::<Order>::new(&order_id, cancel, &state.clock)
+        .answering("status", OrderStatus::Cancelled.as_str())
+        .claiming_fate(ShipmentId::for_order(order_id), Fate::Cancelled);
+    state.execute(&request.context, command).await
 }

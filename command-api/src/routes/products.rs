@@ -7,9 +7,7 @@ use domain::values::Sku;
 use domain::{Product, ProductCommand};
 
 use crate::error::ApiError;
-use crate::execute::{Records, Reply};
-#[allow(unused_imports)]
-use crate::openapi::{CommandResponse, Problem};
+use crate::execute::{Command, CommandResponse};
 use crate::request::{CommandRequest, PathId};
 use crate::AppState;
 
@@ -27,7 +25,6 @@ fn path_sku(id: &str) -> Result<Sku, ApiError> {
     request_body(content = DefineProductInput, content_type = "application/json"),
     responses(
         (status = 201, description = "Defined; `id` is the sku", body = CommandResponse),
-        (status = 409, description = "`sku-taken`: a product with this sku exists", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn define(
@@ -36,22 +33,15 @@ pub(crate) async fn define(
 ) -> Result<Response, ApiError> {
     let (sku, name, price, stock) = request.input.validate()?;
     let id = sku.to_string();
-    let command = ProductCommand::Define {
+    let define = ProductCommand::Define {
         sku,
         name,
         price,
         stock,
     };
-    state
-        .execute::<Product>(
-            &request.context,
-            &id,
-            command,
-            &(),
-            Reply::created(&id),
-            Records::default(),
-        )
-        .await
+    // Not `creating`: the sku is the client's, and may be taken.
+    let command = Command::<Product>::new(&id, define, &()).answering_created();
+    state.execute(&request.context, command).await
 }
 
 #[utoipa::path(
@@ -62,7 +52,6 @@ pub(crate) async fn define(
     params(("id" = String, Path, description = "The sku")),
     responses(
         (status = 200, description = "Price changed (later orders only)", body = CommandResponse),
-        (status = 404, description = "`not-found`: no such product, or a malformed id", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn change_price(
@@ -72,16 +61,8 @@ pub(crate) async fn change_price(
 ) -> Result<Response, ApiError> {
     path_sku(&id)?;
     let price = request.input.validate()?;
-    state
-        .execute::<Product>(
-            &request.context,
-            &id,
-            ProductCommand::ChangePrice { price },
-            &(),
-            Reply::ok(&id),
-            Records::default(),
-        )
-        .await
+    let command = Command::<Product>::new(&id, ProductCommand::ChangePrice { price }, &());
+    state.execute(&request.context, command).await
 }
 
 #[utoipa::path(
@@ -92,7 +73,6 @@ pub(crate) async fn change_price(
     params(("id" = String, Path, description = "The sku")),
     responses(
         (status = 200, description = "Restocked", body = CommandResponse),
-        (status = 404, description = "`not-found`: no such product, or a malformed id", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn restock(
@@ -102,14 +82,6 @@ pub(crate) async fn restock(
 ) -> Result<Response, ApiError> {
     path_sku(&id)?;
     let quantity = request.input.validate()?;
-    state
-        .execute::<Product>(
-            &request.context,
-            &id,
-            ProductCommand::Restock { quantity },
-            &(),
-            Reply::ok(&id),
-            Records::default(),
-        )
-        .await
+    let command = Command::<Product>::new(&id, ProductCommand::Restock { quantity }, &());
+    state.execute(&request.context, command).await
 }

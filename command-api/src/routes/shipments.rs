@@ -9,9 +9,7 @@ use serde::Deserialize;
 
 use super::path_uuid;
 use crate::error::ApiError;
-use crate::execute::{Records, Reply};
-#[allow(unused_imports)]
-use crate::openapi::{CommandResponse, Problem};
+use crate::execute::{Command, CommandResponse};
 use crate::records::Fate;
 use crate::request::{CommandRequest, PathId};
 use crate::AppState;
@@ -24,8 +22,6 @@ use crate::AppState;
     params(("id" = String, Path, description = "Shipment id (UUID)")),
     responses(
         (status = 200, description = "Dispatched; `status` is DISPATCHED", body = CommandResponse),
-        (status = 404, description = "`not-found`: no such shipment, or a malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid-transition`: the shipment is not PENDING, or its order was cancelled", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn dispatch(
@@ -35,25 +31,14 @@ pub(crate) async fn dispatch(
 ) -> Result<Response, ApiError> {
     let shipment_id: ShipmentId = path_uuid(&id)?;
     let (carrier, tracking_number) = request.input.validate()?;
-    let reply = Reply::ok(&shipment_id).with("status", ShipmentStatus::Dispatched.as_str());
-    let command = ShipmentCommand::Dispatch {
+    let dispatch = ShipmentCommand::Dispatch {
         carrier,
         tracking_number,
     };
-    let records = Records {
-        fate: Some((shipment_id, Fate::Dispatched)),
-        ..Records::default()
-    };
-    state
-        .execute::<Shipment>(
-            &request.context,
-            &shipment_id.to_string(),
-            command,
-            &state.clock,
-            reply,
-            records,
-        )
-        .await
+    let command = Command::<Shipment>::new(&shipment_id, dispatch, &state.clock)
+        .answering("status", ShipmentStatus::Dispatched.as_str())
+        .claiming_fate(shipment_id, Fate::Dispatched);
+    state.execute(&request.context, command).await
 }
 
 /// `{}`: delivery takes no fields.
@@ -68,8 +53,6 @@ pub(crate) struct DeliverInput {}
     params(("id" = String, Path, description = "Shipment id (UUID)")),
     responses(
         (status = 200, description = "Delivered; `status` is DELIVERED", body = CommandResponse),
-        (status = 404, description = "`not-found`: no such shipment, or a malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid-transition`: the shipment is not DISPATCHED", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn deliver(
@@ -78,15 +61,7 @@ pub(crate) async fn deliver(
     request: CommandRequest<DeliverInput>,
 ) -> Result<Response, ApiError> {
     let shipment_id: ShipmentId = path_uuid(&id)?;
-    let reply = Reply::ok(&shipment_id).with("status", ShipmentStatus::Delivered.as_str());
-    state
-        .execute::<Shipment>(
-            &request.context,
-            &shipment_id.to_string(),
-            ShipmentCommand::Deliver,
-            &state.clock,
-            reply,
-            Records::default(),
-        )
-        .await
+    let command = Command::<Shipment>::new(&shipment_id, ShipmentCommand::Deliver, &state.clock)
+        .answering("status", ShipmentStatus::Delivered.as_str());
+    state.execute(&request.context, command).await
 }
