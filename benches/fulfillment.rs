@@ -33,7 +33,6 @@ use oms::cli::Role;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use support::{percentile, Client};
-use tokio::sync::watch;
 
 const PRODUCTS: usize = 50;
 const HOT_SKU: &str = "HOT";
@@ -66,8 +65,7 @@ async fn main() {
     let (_dir, server, pool) = support::database(Durability::Full).await;
     let log = EventLog::new(pool.clone());
     let addr = support::serve(oms::serve::app(Role::All, log.clone())).await;
-    let (stop, stopped) = watch::channel(false);
-    let projectors = oms::serve::projectors(&log, stopped);
+    let projectors = oms::serve::projectors(&log).spawn();
 
     let (customer, address) = support::shop(
         addr,
@@ -228,8 +226,7 @@ async fn main() {
         println!("  target {what}: {}", if met { "met" } else { "NOT met" });
     }
 
-    let _ = stop.send(true);
-    projectors.await.expect("projectors");
+    projectors.stop().await;
     support::stop(pool, server).await;
 }
 

@@ -42,13 +42,12 @@ pub fn app_with(role: Role, log: EventLog, graphql: query_graphql::Options) -> R
     app.fallback(command_api::not_found)
 }
 
-/// Runs every read model and the order-fulfillment process manager until `shutdown`, as
-/// roles `all` and `projector` do.
-pub fn projectors(log: &EventLog, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+/// Every read model and the order-fulfillment process manager, as roles `all` and
+/// `projector` run them.
+pub fn projectors(log: &EventLog) -> Runtime {
     let clock: SharedClock = Arc::new(SystemClock);
     let all = projections::all(log.clone(), clock);
-    let runtime = Runtime::new(log.clone(), all, RuntimeOptions::default());
-    tokio::spawn(runtime.run(shutdown))
+    Runtime::new(log.clone(), all, RuntimeOptions::default())
 }
 
 /// Serves `args.role`: request paths (commands, GraphQL, ops) on `requests`, background
@@ -61,8 +60,8 @@ pub async fn serve(log: EventLog, requests: EventLog, args: &ServeArgs) -> anyho
     let addr = listener.local_addr()?;
     tracing::info!(%addr, role = %args.role, "listening");
     let (stop, stopped) = watch::channel(false);
-    let projectors =
-        matches!(args.role, Role::All | Role::Projector).then(|| projectors(&log, stopped.clone()));
+    let projectors = matches!(args.role, Role::All | Role::Projector)
+        .then(|| projectors(&log).spawn_stopped_by(stop.clone()));
     let graphql = query_graphql::Options {
         allowed_origins: args.allowed_origins.clone(),
         shutdown: Some(stopped),
@@ -75,7 +74,7 @@ pub async fn serve(log: EventLog, requests: EventLog, args: &ServeArgs) -> anyho
     crate::http::run(listener, app, shutdown, &crate::http::HttpLimits::default()).await?;
     if let Some(projectors) = projectors {
         // Each finishes or rolls back its batch in flight and releases its lock.
-        projectors.await?;
+        projectors.join().await;
     }
     tracing::info!("stopped");
     Ok(())

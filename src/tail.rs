@@ -36,55 +36,62 @@ pub async fn tail(
         event_type: args.event_type,
         aggregate_type: None,
     };
-    // Listen before the first read, so no commit in between goes unnoticed.
-    let mut watcher = match args.follow {
-        true => Some(log.watch().await.context("listening for new events")?),
-        false => None,
-    };
     tokio::pin!(stop);
+    if args.follow {
+        let mut log = log
+            .follow(after, BATCH, filter)
+            .await
+            .context("listening for new events")?;
+        loop {
+            let batch = tokio::select! {
+                batch = log.next() => batch.context("reading the event log")?,
+                () = &mut stop => return Ok(()),
+            };
+            log.advance(batch.next);
+            if !print(out, &batch.events)? {
+                return Ok(());
+            }
+        }
+    }
     // Without --follow, print everything committed before we started: an open transaction
     // (anywhere in the cluster) may hold later events back for a moment; wait, within reason.
-    let patience = if watcher.is_some() {
-        Duration::ZERO
-    } else {
-        HELD_BACK_LIMIT
-    };
     loop {
-        let read = log.read_committed_after(after, BATCH, &filter, patience);
+        let read = log.read_committed_after(after, BATCH, &filter, HELD_BACK_LIMIT);
         let batch = tokio::select! {
             batch = read => batch.context("reading the event log")?,
             () = &mut stop => return Ok(()),
         };
         after = batch.next;
-        for event in &batch.events {
-            let line = serde_json::to_string(event)?;
-            if let Err(error) = writeln!(out, "{line}") {
-                return quiet_on_broken_pipe(error);
+        if !print(out, &batch.events)? {
+            return Ok(());
+        }
+        if batch.events.is_empty() {
+            if batch.held_back {
+                tracing::warn!(
+                    position = after.position,
+                    "stopping: an open transaction holds back later events"
+                );
             }
-        }
-        if let Err(error) = out.flush() {
-            return quiet_on_broken_pipe(error);
-        }
-        if batch.events.len() == BATCH as usize {
-            continue;
-        }
-        match watcher.as_mut() {
-            Some(watcher) => tokio::select! {
-                () = watcher.wait(batch.held_back) => {}
-                () = &mut stop => return Ok(()),
-            },
-            None if batch.events.is_empty() => {
-                if batch.held_back {
-                    tracing::warn!(
-                        position = after.position,
-                        "stopping: an open transaction holds back later events"
-                    );
-                }
-                return Ok(());
-            }
-            None => {}
+            return Ok(());
         }
     }
+}
+
+/// Prints `events` as JSON lines; `false` once stdout is closed (`| head`).
+fn print(
+    out: &mut (dyn Write + Send),
+    events: &[event_store::RecordedEvent],
+) -> anyhow::Result<bool> {
+    for event in events {
+        let line = serde_json::to_string(event)?;
+        if let Err(error) = writeln!(out, "{line}") {
+            return quiet_on_broken_pipe(error).map(|()| false);
+        }
+    }
+    if let Err(error) = out.flush() {
+        return quiet_on_broken_pipe(error).map(|()| false);
+    }
+    Ok(true)
 }
 
 fn quiet_on_broken_pipe(error: std::io::Error) -> anyhow::Result<()> {

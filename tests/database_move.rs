@@ -13,7 +13,6 @@ use event_store::EventLog;
 use oms::cli::Role;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use tokio::sync::watch;
 use tower::ServiceExt;
 
 const LIMIT: Duration = Duration::from_secs(300);
@@ -150,12 +149,10 @@ async fn a_log_restored_into_a_fresh_cluster_keeps_its_order() {
             .expect("advance the transaction counter");
         let log = EventLog::new(pool.clone());
         let app = oms::serve::app(Role::All, log.clone());
-        let (stop, stopped) = watch::channel(false);
-        let projectors = oms::serve::projectors(&log, stopped);
+        let projectors = oms::serve::projectors(&log).spawn();
         call(&app, "/products", json!({"sku": "MOVE", "name": "Moving box", "price": {"amount": "4.50", "currency": "EUR"}, "stock": 100}), &[]).await;
         let (before, _) = order_confirmed(&app, &pool, "MOVE").await;
-        stop.send(true).expect("stop");
-        projectors.await.expect("projectors");
+        projectors.stop().await;
         pool.close().await;
 
         let (_new_dir, new) = tokio::task::spawn_blocking(|| private_server(Durability::Off))
@@ -176,16 +173,14 @@ async fn a_log_restored_into_a_fresh_cluster_keeps_its_order() {
         let pool = open(&new).await;
         let log = EventLog::new(pool.clone());
         let app = oms::serve::app(Role::All, log.clone());
-        let (stop, stopped) = watch::channel(false);
-        let projectors = oms::serve::projectors(&log, stopped);
+        let projectors = oms::serve::projectors(&log).spawn();
         let (after, confirmed_at) = order_confirmed(&app, &pool, "MOVE").await;
         assert_eq!(graphql_status(&app, &after, confirmed_at).await, "CONFIRMED");
         assert_eq!(graphql_status(&app, &before, confirmed_at).await, "CONFIRMED");
         let product = call(&app, "/graphql", json!({"query": "{ product(sku: \"MOVE\") { reserved available } }"}), &[("OMS-Min-Position", confirmed_at.to_string())]).await;
         assert_eq!(product["data"]["product"], json!({"reserved": 2, "available": 98}));
 
-        stop.send(true).expect("stop");
-        projectors.await.expect("projectors");
+        projectors.stop().await;
         pool.close().await;
         for server in [old, new] {
             tokio::task::spawn_blocking(move || server.stop())

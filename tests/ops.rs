@@ -158,8 +158,7 @@ async fn a_failed_projection_is_named_by_readyz_and_exposed_in_metrics() {
     .execute(&db.pool)
     .await
     .expect("poison");
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let projectors = oms::serve::projectors(&log, stopped);
+    let projectors = oms::serve::projectors(&log).spawn();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let state: Option<String> =
@@ -201,6 +200,5 @@ async fn a_failed_projection_is_named_by_readyz_and_exposed_in_metrics() {
         metrics.contains("oms_projection_lag_events{projection=\"products\"} 1"),
         "{metrics}"
     );
-    stop.send(true).expect("stop");
-    projectors.await.expect("projectors");
+    projectors.stop().await;
 }

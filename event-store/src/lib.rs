@@ -15,7 +15,8 @@
 //! - [`clock`]: the log's count of transaction ids, kept in order across a move of the
 //!   database to another cluster.
 //! - [`read`]: gapless reads across all aggregates ([`EventLog::read_after`]).
-//! - [`watch`] and `announce`: waking followers after commits without busy polling.
+//! - [`watch`] and `announce`: following the log ([`EventLog::follow`]), woken after
+//!   commits without busy polling.
 //! - [`repository`]: [`PgEventRepository`], cqrs-es persistence over the log.
 //! - [`transient`]: which database failures pass by themselves (one decision for all).
 //! - [`schema`]: the migrations of `schemas/migrations`.
@@ -46,7 +47,7 @@ pub use read::{LogBatch, LogFilter};
 pub use repository::PgEventRepository;
 pub use schema::{is_migrated, migrate, MIGRATOR};
 pub use transient::{is_transient, is_transient_cause, once_more_if_broken};
-pub use watch::{LogWatcher, FALLBACK_POLL, HELD_BACK_POLL};
+pub use watch::{Following, LogWatcher, FALLBACK_POLL, HELD_BACK_POLL};
 
 use std::time::Duration;
 

@@ -1,11 +1,11 @@
-//! Waiting for new events without busy polling.
+//! Following the log: waiting for new events without busy polling.
 
 use std::time::Duration;
 
 use sqlx::postgres::PgListener;
 
 use crate::announce::EVENTS_CHANNEL;
-use crate::EventLog;
+use crate::{EventLog, LogBatch, LogFilter, LogPosition};
 
 /// How long a follower sleeps when nothing wakes it: an announcement can be lost (a
 /// writer crashed right after its commit, or wrote without going through this crate).
@@ -76,5 +76,69 @@ impl LogWatcher {
             Ok(watcher) => self.listener = watcher.listener,
             Err(error) => tracing::debug!(%error, "event listener still unavailable"),
         }
+    }
+}
+
+/// A reader following the log from a position ([`EventLog::follow`]): each
+/// [`Following::next`] reads the next batch after where it stands, first waiting for news
+/// (without busy polling) when the read before found nothing.
+#[derive(Debug)]
+pub struct Following {
+    watcher: LogWatcher,
+    after: LogPosition,
+    limit: u32,
+    filter: LogFilter,
+    /// The last read found nothing: wait before the next (`held_back`: look again soon).
+    caught_up: Option<bool>,
+}
+
+impl EventLog {
+    /// Follows the log after `after`, `limit` events a batch at most. Listens before the
+    /// first read, so no commit in between goes unnoticed.
+    pub async fn follow(
+        &self,
+        after: LogPosition,
+        limit: u32,
+        filter: LogFilter,
+    ) -> Result<Following, sqlx::Error> {
+        Ok(Following {
+            watcher: self.watch().await?,
+            after,
+            limit,
+            filter,
+            caught_up: None,
+        })
+    }
+}
+
+impl Following {
+    /// The committed events after [`Following::position`], in log order ([`EventLog::read_after`]),
+    /// after waiting for news if the last read found none. An empty batch: woken without
+    /// anything readable yet. Does not move on: the caller does, with
+    /// [`Following::advance`], once it has dealt with the batch (so a failed batch is read
+    /// again).
+    pub async fn next(&mut self) -> Result<LogBatch, sqlx::Error> {
+        if let Some(held_back) = self.caught_up.take() {
+            self.watcher.wait(held_back).await;
+        }
+        let batch = self
+            .watcher
+            .log
+            .read_after(self.after, self.limit, &self.filter)
+            .await?;
+        if batch.events.is_empty() {
+            self.caught_up = Some(batch.held_back);
+        }
+        Ok(batch)
+    }
+
+    /// Moves on to `to` (a batch's `next`).
+    pub fn advance(&mut self, to: LogPosition) {
+        self.after = to;
+    }
+
+    /// Where it stands: the next read returns the events after this.
+    pub fn position(&self) -> LogPosition {
+        self.after
     }
 }

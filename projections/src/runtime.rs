@@ -112,6 +112,38 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
+/// A runtime running in a task of its own ([`Runtime::spawn`]).
+#[derive(Debug)]
+pub struct Running {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops it: each worker commits or rolls back its batch in flight and releases its
+    /// lock; returns once all have stopped.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.join().await;
+    }
+
+    /// Kills it wherever it is, as the death of its process would: no batch in flight
+    /// commits (its connections go when its pool does).
+    pub async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+
+    /// Waits until it has stopped (after its stop sender said so).
+    pub async fn join(self) {
+        if let Err(error) = self.task.await {
+            if error.is_panic() {
+                std::panic::resume_unwind(error.into_panic());
+            }
+        }
+    }
+}
+
 /// How a worker's time as owner ended.
 enum Ended {
     Shutdown,
@@ -130,6 +162,21 @@ impl Runtime {
             projections,
             upcasters: Arc::new(domain::events::upcasters()),
             options,
+        }
+    }
+
+    /// Runs in a task of its own until [`Running::stop`].
+    pub fn spawn(self) -> Running {
+        self.spawn_stopped_by(watch::Sender::new(false))
+    }
+
+    /// [`Runtime::spawn`], stopped also when `stop` (shared with the process's other
+    /// services) says `true`.
+    pub fn spawn_stopped_by(self, stop: watch::Sender<bool>) -> Running {
+        let shutdown = stop.subscribe();
+        Running {
+            stop,
+            task: tokio::spawn(self.run(shutdown)),
         }
     }
 
@@ -235,14 +282,16 @@ impl Runtime {
         let name = projection.name();
         let mut outage = Outage::default();
         // Start-up reads the database too: an outage here is waited out like any other.
-        let (mut checkpoint, mut watcher) = loop {
+        let batch_size = self.options.batch_size;
+        let mut log = loop {
             let started = async {
                 let checkpoint = load_checkpoint(&self.log, name).await?;
-                let watcher = self.log.watch().await?;
-                Ok::<_, sqlx::Error>((checkpoint, watcher))
+                self.log
+                    .follow(checkpoint, batch_size, LogFilter::default())
+                    .await
             };
             match started.await {
-                Ok(started) => break started,
+                Ok(following) => break following,
                 Err(error) if event_store::is_transient(&error) => {
                     let error = anyhow::Error::new(error).context("starting");
                     if self
@@ -255,18 +304,18 @@ impl Runtime {
                 Err(error) => return Ended::Failed(anyhow::Error::new(error).context("starting")),
             }
         };
-        let batch_size = self.options.batch_size;
         let mut failures = 0;
         let mut conflicts = 0;
         loop {
             if *shutdown.borrow() {
                 return Ended::Shutdown;
             }
-            let batch = match self
-                .log
-                .read_after(checkpoint, batch_size, &LogFilter::default())
-                .await
-            {
+            let read = tokio::select! {
+                read = log.next() => read,
+                // Stopping (or nothing left that could stop it: that is a stop too).
+                _ = shutdown.changed() => return Ended::Shutdown,
+            };
+            let batch = match read {
                 Ok(batch) => batch,
                 Err(error) => {
                     let error = anyhow::Error::new(error).context("reading the log");
@@ -286,18 +335,15 @@ impl Runtime {
                 if outage.since.is_some() {
                     outage.over(name, lock).await;
                 }
-                tokio::select! {
-                    () = watcher.wait(batch.held_back) => {}
-                    _ = shutdown.changed() => {}
-                }
                 continue;
             }
+            let checkpoint = log.position();
             match self
                 .apply_batch(projection, checkpoint, batch.next, &batch.events)
                 .await
             {
                 Ok(true) => {
-                    checkpoint = batch.next;
+                    log.advance(batch.next);
                     failures = 0;
                     conflicts = 0;
                     outage = Outage::default(); // the checkpoint update set RUNNING

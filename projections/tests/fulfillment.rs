@@ -14,9 +14,8 @@ use domain::{
     ShipmentCommand, ShipmentStatus,
 };
 use event_store::testing::TestDatabase;
-use projections::runtime::{Runtime, RuntimeOptions};
+use projections::runtime::{Running, Runtime, RuntimeOptions};
 use support::World;
-use tokio::sync::watch;
 
 fn eur(minor: i64) -> Money {
     Money::from_minor(minor, Currency::parse("EUR").expect("EUR"))
@@ -103,18 +102,17 @@ async fn place(
     order_id
 }
 
-fn start(world: &World) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
-    let (stop, shutdown) = watch::channel(false);
+fn start(world: &World) -> Running {
     let options = RuntimeOptions {
         standby_poll: Duration::from_millis(100),
         ..RuntimeOptions::default()
     };
-    let runtime = Runtime::new(
+    Runtime::new(
         world.log.clone(),
         projections::all(world.log.clone(), world.clock.clone()),
         options,
-    );
-    (stop, tokio::spawn(runtime.run(shutdown)))
+    )
+    .spawn()
 }
 
 async fn status_of(world: &World, order: OrderId) -> Option<OrderStatus> {
@@ -152,7 +150,7 @@ async fn an_order_goes_from_placed_to_delivered_with_stock_at_each_step() {
     let world = world(&db);
     product(&world, "A", 10).await;
     let buyer = customer(&world).await;
-    let (stop, runtime) = start(&world);
+    let running = start(&world);
     let order = place(&world, buyer, &[("A", 2)]).await;
     until(&world, order, OrderStatus::Confirmed).await;
     assert_eq!(
@@ -230,8 +228,7 @@ async fn an_order_goes_from_placed_to_delivered_with_stock_at_each_step() {
         .expect("deliver");
     until(&world, order, OrderStatus::Delivered).await;
     assert_eq!(stock(&world, "A").await, (8, 0, 8));
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -241,7 +238,7 @@ async fn a_short_line_rejects_the_order_and_releases_what_was_reserved() {
     product(&world, "A", 5).await;
     product(&world, "B", 1).await;
     let buyer = customer(&world).await;
-    let (stop, runtime) = start(&world);
+    let running = start(&world);
     let order = place(&world, buyer, &[("A", 2), ("B", 3)]).await;
     until(&world, order, OrderStatus::Rejected).await;
     let order_state = world.load::<Order>(&order.to_string()).await;
@@ -261,8 +258,7 @@ async fn a_short_line_rejects_the_order_and_releases_what_was_reserved() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert_eq!(stock(&world, "B").await, (1, 0, 1));
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -281,7 +277,7 @@ async fn cancelling_at_each_allowed_stage_releases_stock() {
         .run::<Order>(&early.to_string(), reason(), world.clock.clone())
         .await
         .expect("cancel");
-    let (stop, runtime) = start(&world);
+    let running = start(&world);
 
     // Cancelled when CONFIRMED.
     let confirmed = place(&world, buyer, &[("A", 2)]).await;
@@ -333,8 +329,7 @@ async fn cancelling_at_each_allowed_stage_releases_stock() {
     for order in [early, confirmed, paid] {
         assert_eq!(status_of(&world, order).await, Some(OrderStatus::Cancelled));
     }
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -343,7 +338,7 @@ async fn twenty_five_orders_for_ten_in_stock_confirm_exactly_ten() {
     let world = Arc::new(world(&db));
     product(&world, "HOT", 10).await;
     let buyer = customer(&world).await;
-    let (stop, runtime) = start(&world);
+    let running = start(&world);
     let tasks: Vec<_> = (0..25)
         .map(|_| {
             let world = world.clone();
@@ -372,8 +367,7 @@ async fn twenty_five_orders_for_ten_in_stock_confirm_exactly_ten() {
     };
     assert_eq!((confirmed, rejected), (10, 15));
     assert_eq!(stock(&world, "HOT").await, (10, 10, 0), "never oversold");
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -401,16 +395,15 @@ async fn killing_the_manager_at_random_points_leaves_every_effect_exactly_once()
     };
     let mut seed = 11_u64;
     while !placing.is_finished() {
-        let (_stop, runtime) = start(&world);
+        let running = start(&world);
         seed = seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         tokio::time::sleep(Duration::from_millis(10 + (seed >> 58))).await;
-        runtime.abort(); // anywhere: between commands, mid-batch, before the checkpoint
-        let _ = runtime.await;
+        running.kill().await; // anywhere: between commands, mid-batch, before the checkpoint
     }
     let orders = placing.await.expect("placing");
-    let (stop, runtime) = start(&world);
+    let running = start(&world);
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut reserved_by_orders: BTreeMap<&str, u64> = BTreeMap::new();
     loop {
@@ -471,6 +464,5 @@ async fn killing_the_manager_at_random_points_leaves_every_effect_exactly_once()
             "stock of {sku} equals what the orders imply"
         );
     }
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
+    running.stop().await;
 }

@@ -12,11 +12,10 @@ async fn the_live_run_equals_a_rebuild_from_the_log() {
     let db = TestDatabase::new().await;
     let log = db.log();
     let world = World::on(&log);
-    let (stop, runtime) = start(&log);
+    let running = start(&log);
     let (customers, orders) = generate(&world, 300).await;
     caught_up(&log).await;
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
+    running.stop().await;
     let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(&db.pool)
         .await
@@ -64,7 +63,7 @@ async fn an_order_view_follows_its_life_and_keeps_captured_lines() {
     let db = TestDatabase::new().await;
     let log = db.log();
     let world = World::on(&log);
-    let (stop, runtime) = start(&log);
+    let running = start(&log);
     let (customers, orders) = generate(&world, 5).await;
     caught_up(&log).await;
 
@@ -169,6 +168,5 @@ async fn an_order_view_follows_its_life_and_keeps_captured_lines() {
         .await
         .expect("price");
     assert_eq!(price, 99_999);
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
+    running.stop().await;
 }

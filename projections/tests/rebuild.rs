@@ -16,7 +16,7 @@ async fn a_rebuild_swaps_in_the_same_rows_while_readers_and_writers_go_on() {
     let db = TestDatabase::new().await;
     let log = db.log();
     let world = Arc::new(World::on(&log));
-    let (stop, runtime) = start(&log);
+    let running = start(&log);
     let (customers, orders) = generate(&world, 120).await;
     caught_up(&log).await;
 
@@ -90,8 +90,7 @@ async fn a_rebuild_swaps_in_the_same_rows_while_readers_and_writers_go_on() {
     let after_rebuild = dump(&db).await;
 
     // The rebuilt generation equals what a plain from-scratch replay gives.
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
+    running.stop().await;
     assert_eq!(after_rebuild, replay_from_scratch(&db, &log).await);
     let name: String =
         sqlx::query_scalar("SELECT DISTINCT customer_name FROM orders WHERE customer_id = $1")
@@ -116,7 +115,7 @@ async fn a_second_rebuild_of_the_same_projection_is_refused_while_the_first_runs
     let db = TestDatabase::new().await;
     let log = db.log();
     let world = World::on(&log);
-    let (stop, runtime) = start(&log);
+    let running = start(&log);
     generate(&world, 60).await;
     caught_up(&log).await;
     let orders = projections::models::orders::OrdersProjection;
@@ -145,6 +144,5 @@ async fn a_second_rebuild_of_the_same_projection_is_refused_while_the_first_runs
         .await
         .expect("a rebuild after the first ended");
     assert_eq!(dump(&db).await, before);
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
+    running.stop().await;
 }

@@ -10,10 +10,9 @@ use domain::values::{Currency, Money, OrderId, ProductName, Quantity, Sku, Stock
 use domain::{Product, ProductCommand};
 use event_store::testing::TestDatabase;
 use event_store::{EventLog, PgEventRepository};
-use projections::runtime::{Projection, Runtime, RuntimeOptions};
+use projections::runtime::{Projection, Running, Runtime, RuntimeOptions};
 use projections::status::{status, ProjectionStatus};
 use serde_json::json;
-use tokio::sync::watch;
 
 fn options() -> RuntimeOptions {
     RuntimeOptions {
@@ -53,13 +52,8 @@ async fn define(log: &EventLog, sku: &str, stock: i64) {
     run::<Product>(log, sku, command, ()).await;
 }
 
-fn start(
-    log: &EventLog,
-    projections: Vec<Arc<dyn Projection>>,
-) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
-    let (stop, shutdown) = watch::channel(false);
-    let runtime = Runtime::new(log.clone(), projections, options());
-    (stop, tokio::spawn(runtime.run(shutdown)))
+fn start(log: &EventLog, projections: Vec<Arc<dyn Projection>>) -> Running {
+    Runtime::new(log.clone(), projections, options()).spawn()
 }
 
 async fn statuses(log: &EventLog, names: &[&str]) -> BTreeMap<String, ProjectionStatus> {
@@ -103,7 +97,7 @@ async fn keeps_read_models_current_and_reports_status() {
     let db = TestDatabase::new().await;
     let log = db.log();
     define(&log, "A", 10).await;
-    let (stop, runtime) = start(&log, projections::read_models());
+    let running = start(&log, projections::read_models());
     wait_for(&log, "products", |s| s.lag == 0 && s.state == "RUNNING").await;
     assert_eq!(products_table(&db).await, [("A".into(), 10, 0, 1)]);
 
@@ -141,8 +135,7 @@ async fn keeps_read_models_current_and_reports_status() {
         [("A".into(), 9, 0, 4), ("B".into(), 5, 0, 1)]
     );
 
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
+    running.stop().await;
     let all = statuses(&log, &["products", "customers"]).await;
     assert!(
         all.values().all(|s| s.state == "STOPPED" && s.lag == 0),
@@ -167,7 +160,7 @@ async fn a_poison_event_fails_its_projection_only_and_a_restart_retries_it() {
     }])
     .await
     .expect("append");
-    let (stop, runtime) = start(&log, projections::read_models());
+    let running = start(&log, projections::read_models());
     let failed = wait_for(&log, "products", |s| s.state == "FAILED").await;
     assert!(
         failed
@@ -183,20 +176,18 @@ async fn a_poison_event_fails_its_projection_only_and_a_restart_retries_it() {
     // Customers keep going: a later customer event is applied.
     let customers = wait_for(&log, "customers", |s| s.state == "RUNNING" && s.lag == 0).await;
     assert_eq!(customers.position, customers.head_position);
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
+    running.stop().await;
 
     // Repair by hand (the way an operator would fix data), restart: it retries and passes.
     sqlx::query("DELETE FROM events WHERE aggregate_id = 'A' AND sequence = 2")
         .execute(&db.pool)
         .await
         .expect("repair");
-    let (stop, runtime) = start(&log, projections::read_models());
+    let running = start(&log, projections::read_models());
     let recovered = wait_for(&log, "products", |s| s.state == "RUNNING" && s.lag == 0).await;
     assert_eq!(recovered.last_error, None);
     assert_eq!(products_table(&db).await, [("A".into(), 1, 0, 1)]);
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
+    running.stop().await;
 }
 
 #[tokio::test]
@@ -206,9 +197,9 @@ async fn two_runtimes_run_each_projection_once_and_fail_over() {
     for n in 0..20 {
         define(&log, &format!("P{n}"), n).await;
     }
-    let (stop_a, runtime_a) = start(&log, projections::read_models());
+    let a = start(&log, projections::read_models());
     wait_for(&log, "products", |s| s.lag == 0).await;
-    let (stop_b, runtime_b) = start(&log, projections::read_models());
+    let b = start(&log, projections::read_models());
     // Both run; the lock lets only one apply. More events, all applied exactly once.
     for n in 20..40 {
         define(&log, &format!("P{n}"), n).await;
@@ -229,9 +220,7 @@ async fn two_runtimes_run_each_projection_once_and_fail_over() {
     );
 
     // The owner dies without a goodbye: its task and connections vanish.
-    runtime_a.abort();
-    let _ = runtime_a.await;
-    drop(stop_a);
+    a.kill().await;
     let died = Instant::now();
     define(&log, "AFTER", 1).await;
     wait_for(&log, "products", |s| s.lag == 0).await;
@@ -242,8 +231,7 @@ async fn two_runtimes_run_each_projection_once_and_fail_over() {
     );
     let rows = products_table(&db).await;
     assert_eq!(rows.len(), 41);
-    stop_b.send(true).expect("stop");
-    runtime_b.await.expect("runtime");
+    b.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -275,19 +263,17 @@ async fn crashes_mid_batch_apply_every_event_exactly_once() {
     });
     let mut rng_state = 7_u64;
     while !writer.is_finished() {
-        let (_stop, runtime) = start(&log, projections::read_models());
+        let running = start(&log, projections::read_models());
         rng_state = rng_state
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         tokio::time::sleep(Duration::from_millis(20 + (rng_state >> 58))).await;
-        runtime.abort(); // mid-batch, mid-transaction, wherever it is
-        let _ = runtime.await;
+        running.kill().await; // mid-batch, mid-transaction, wherever it is
     }
     writer.await.expect("writer");
-    let (stop, runtime) = start(&log, projections::read_models());
+    let running = start(&log, projections::read_models());
     wait_for(&log, "products", |s| s.lag == 0).await;
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
+    running.stop().await;
     let live = products_table(&db).await;
 
     // A from-scratch rebuild of the same log must give the same rows.
@@ -299,10 +285,9 @@ async fn crashes_mid_batch_apply_every_event_exactly_once() {
         .execute(&db.pool)
         .await
         .expect("reset");
-    let (stop, runtime) = start(&log, projections::read_models());
+    let running = start(&log, projections::read_models());
     wait_for(&log, "products", |s| s.lag == 0).await;
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
+    running.stop().await;
     assert_eq!(products_table(&db).await, live);
 
     // And both agree with the aggregates themselves.
@@ -362,7 +347,7 @@ async fn a_database_failing_in_passing_is_waited_out_as_retrying_never_failed() 
         .await
         .expect("admin");
     let database = format!("\"{}\"", db.name);
-    let (stop, runtime) = start(&log, projections::read_models());
+    let running = start(&log, projections::read_models());
     wait_for(&log, "products", |s| s.lag == 0).await;
     sqlx::query(&format!(
         "ALTER DATABASE {database} SET default_transaction_read_only = on"
@@ -414,6 +399,5 @@ async fn a_database_failing_in_passing_is_waited_out_as_retrying_never_failed() 
     assert_eq!(current.state, "RUNNING");
     assert_eq!(current.last_error, None);
     assert_eq!(products_table(&db).await.len(), 2);
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
+    running.stop().await;
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{codes, projectors, stop, Platform};
+use support::{codes, projectors, Platform};
 
 const NAME: &str = "query($id: ID!) { customer(id: $id) { name } }";
 
@@ -25,7 +25,7 @@ async fn a_query_waits_until_the_write_it_names_is_projected() {
 
     // With the projectors stopped a rename is acknowledged but not projected: a query
     // naming its position waits, and answers as soon as they run again.
-    stop(running).await;
+    running.stop().await;
     let renamed = platform
         .command(
             &format!("/customers/{}/rename", ada.0),
@@ -61,7 +61,7 @@ async fn a_query_waits_until_the_write_it_names_is_projected() {
         answer["extensions"]["position"].as_i64() >= Some(renamed),
         "{answer}"
     );
-    stop(running).await;
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

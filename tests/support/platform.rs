@@ -10,11 +10,10 @@ use axum::Router;
 use domain::clock::{SharedClock, SystemClock};
 use event_store::testing::TestDatabase;
 use event_store::{AggregateStore, EventLog};
-use projections::runtime::{Runtime, RuntimeOptions};
+use projections::runtime::{Running, Runtime, RuntimeOptions};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use sqlx::postgres::PgPoolOptions;
-use tokio::sync::watch;
 use tower::ServiceExt;
 
 pub struct Platform {
@@ -27,24 +26,20 @@ pub struct Platform {
 /// A projector runtime with a pool of its own, so that killing it closes its connections
 /// as the death of its process would.
 pub struct Projectors {
-    task: tokio::task::JoinHandle<()>,
-    stop: watch::Sender<bool>,
+    running: Running,
     log: EventLog,
 }
 
 impl Projectors {
     /// Kills it mid-flight: whatever batch was open is never committed.
     pub async fn kill(self) {
-        self.task.abort();
-        let _ = self.task.await;
-        drop(self.stop);
+        self.running.kill().await;
         self.log.pool().close().await;
     }
 
     /// Stops it cleanly.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
+        self.running.stop().await;
         self.log.pool().close().await;
     }
 }
@@ -77,7 +72,6 @@ impl Platform {
             .await
             .expect("projector pool");
         let log = EventLog::new(pool);
-        let (stop, shutdown) = watch::channel(false);
         let options = RuntimeOptions {
             standby_poll: Duration::from_millis(50),
             ..RuntimeOptions::default()
@@ -88,8 +82,7 @@ impl Platform {
             options,
         );
         Projectors {
-            task: tokio::spawn(runtime.run(shutdown)),
-            stop,
+            running: runtime.spawn(),
             log,
         }
     }

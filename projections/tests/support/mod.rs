@@ -16,9 +16,8 @@ use domain::{
 };
 use event_store::testing::TestDatabase;
 use event_store::{EventLog, PgEventRepository};
-use projections::runtime::{Runtime, RuntimeOptions};
+use projections::runtime::{Running, Runtime, RuntimeOptions};
 use serde_json::Value;
-use tokio::sync::watch;
 
 pub const TABLES: &[&str] = &[
     "orders",
@@ -74,16 +73,12 @@ impl World {
     }
 }
 
-pub fn start(log: &EventLog) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
-    let (stop, shutdown) = watch::channel(false);
+pub fn start(log: &EventLog) -> Running {
     let options = RuntimeOptions {
         batch_size: 100,
         ..RuntimeOptions::default()
     };
-    (
-        stop,
-        tokio::spawn(Runtime::new(log.clone(), projections::read_models(), options).run(shutdown)),
-    )
+    Runtime::new(log.clone(), projections::read_models(), options).spawn()
 }
 
 pub async fn caught_up(log: &EventLog) {
@@ -335,9 +330,8 @@ pub async fn replay_from_scratch(db: &TestDatabase, log: &EventLog) -> Vec<(Stri
         .execute(&db.pool)
         .await
         .expect("reset");
-    let (stop, runtime) = start(log);
+    let running = start(log);
     caught_up(log).await;
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
+    running.stop().await;
     dump(db).await
 }

@@ -12,17 +12,15 @@ use axum::Router;
 use domain::clock::{SharedClock, SystemClock};
 use event_store::testing::TestDatabase;
 use event_store::EventLog;
-use projections::runtime::{Runtime, RuntimeOptions};
+use projections::runtime::{Running, Runtime, RuntimeOptions};
 use serde_json::{json, Value};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
 pub struct Platform {
     pub db: TestDatabase,
     pub log: EventLog,
     pub app: Router,
-    projectors: Option<(watch::Sender<bool>, JoinHandle<()>)>,
+    projectors: Option<Running>,
 }
 
 #[derive(Debug)]
@@ -58,22 +56,14 @@ pub fn codes(response: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The read models and order fulfilment, running until the sender says stop.
-pub fn projectors(log: &EventLog) -> (watch::Sender<bool>, JoinHandle<()>) {
-    let (stop, stopped) = watch::channel(false);
+/// The read models and order fulfilment, running until stopped.
+pub fn projectors(log: &EventLog) -> Running {
     let clock: SharedClock = Arc::new(SystemClock);
     let options = RuntimeOptions {
         standby_poll: Duration::from_millis(100),
         ..RuntimeOptions::default()
     };
-    let runtime = Runtime::new(log.clone(), projections::all(log.clone(), clock), options);
-    (stop, tokio::spawn(runtime.run(stopped)))
-}
-
-/// Stops what [`projectors`] started; returns once every batch in flight is done.
-pub async fn stop((stop, runtime): (watch::Sender<bool>, JoinHandle<()>)) {
-    stop.send(true).expect("stop");
-    runtime.await.expect("runtime");
+    Runtime::new(log.clone(), projections::all(log.clone(), clock), options).spawn()
 }
 
 impl Platform {
@@ -105,7 +95,7 @@ impl Platform {
     }
 
     pub async fn stop_projectors(&mut self) {
-        stop(self.projectors.take().expect("running")).await;
+        self.projectors.take().expect("running").stop().await;
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {
