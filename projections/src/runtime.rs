@@ -312,8 +312,7 @@ impl Runtime {
             }
             let read = tokio::select! {
                 read = log.next() => read,
-                // Stopping (or nothing left that could stop it: that is a stop too).
-                _ = shutdown.changed() => return Ended::Shutdown,
+                _ = shutdown.changed() => continue,
             };
             let batch = match read {
                 Ok(batch) => batch,
