@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use domain::clock::SystemClock;
-use domain::order::{PlaceOrder, RequestedLine};
+use domain::order::RequestedLine;
 use domain::values::*;
 use domain::{
     Customer, CustomerCommand, Order, OrderCommand, OrderStatus, Product, ProductCommand, Shipment,
@@ -71,35 +71,14 @@ async fn place(
     (customer_id, address_id): (CustomerId, AddressId),
     lines: &[(&str, i64)],
 ) -> OrderId {
-    let customer = world.load::<Customer>(&customer_id.to_string()).await;
-    let mut products = BTreeMap::new();
-    for (sku, _) in lines {
-        let product = world.load::<Product>(sku).await;
-        products.insert(
-            Sku::parse(sku).expect("sku"),
-            product.facts().expect("defined"),
-        );
-    }
-    let order_id = OrderId::new();
-    let place = OrderCommand::Place(PlaceOrder {
-        order_id,
-        customer_id,
-        shipping_address_id: address_id,
-        lines: lines
-            .iter()
-            .map(|(s, q)| RequestedLine {
-                sku: Sku::parse(s).expect("sku"),
-                quantity: Quantity::new(*q).expect("q"),
-            })
-            .collect(),
-        customer: customer.facts(),
-        products,
-    });
-    world
-        .run::<Order>(&order_id.to_string(), place, world.clock.clone())
-        .await
-        .expect("place");
-    order_id
+    let lines = lines
+        .iter()
+        .map(|(s, q)| RequestedLine {
+            sku: Sku::parse(s).expect("sku"),
+            quantity: Quantity::new(*q).expect("q"),
+        })
+        .collect();
+    world.place(customer_id, address_id, lines).await
 }
 
 fn start(world: &World) -> Running {

@@ -71,6 +71,35 @@ impl World {
         }
         aggregate
     }
+
+    /// Places an order of `lines` for the customer, to the address, with the current
+    /// facts of the customer and the products (as the command API does).
+    pub async fn place(
+        &self,
+        customer_id: CustomerId,
+        shipping_address_id: AddressId,
+        lines: Vec<RequestedLine>,
+    ) -> OrderId {
+        let customer = self.load::<Customer>(&customer_id.to_string()).await;
+        let mut products = std::collections::BTreeMap::new();
+        for line in &lines {
+            let product = self.load::<Product>(line.sku.as_str()).await;
+            products.insert(line.sku.clone(), product.facts().expect("defined"));
+        }
+        let order_id = OrderId::new();
+        let place = OrderCommand::Place(PlaceOrder {
+            order_id,
+            customer_id,
+            shipping_address_id,
+            lines,
+            customer: customer.facts(),
+            products,
+        });
+        self.run::<Order>(&order_id.to_string(), place, self.clock.clone())
+            .await
+            .expect("place");
+        order_id
+    }
 }
 
 pub fn start(log: &EventLog) -> Running {
@@ -165,31 +194,14 @@ pub async fn generate(world: &World, orders: usize) -> (Vec<CustomerId>, Vec<Ord
     let mut placed = Vec::new();
     for i in 0..orders {
         let customer_id = customers[i % customers.len()];
-        let customer = world.load::<Customer>(&customer_id.to_string()).await;
         let lines: Vec<RequestedLine> = (0..1 + i % 3)
             .map(|l| RequestedLine {
                 sku: Sku::parse(format!("SKU-{}", (i + l) % 10)).expect("sku"),
                 quantity: Quantity::new(1 + l as i64).expect("q"),
             })
             .collect();
-        let mut products = std::collections::BTreeMap::new();
-        for line in &lines {
-            let product = world.load::<Product>(line.sku.as_str()).await;
-            products.insert(line.sku.clone(), product.facts().expect("defined"));
-        }
-        let order_id = OrderId::new();
-        let place = OrderCommand::Place(PlaceOrder {
-            order_id,
-            customer_id,
-            shipping_address_id: AddressId::from_uuid(customer_id.as_uuid()),
-            lines: lines.clone(),
-            customer: customer.facts(),
-            products,
-        });
-        world
-            .run::<Order>(&order_id.to_string(), place, world.clock.clone())
-            .await
-            .expect("place");
+        let address = AddressId::from_uuid(customer_id.as_uuid());
+        let order_id = world.place(customer_id, address, lines.clone()).await;
         let oid = order_id.to_string();
         for line in &lines {
             let reserve = ProductCommand::Reserve {
