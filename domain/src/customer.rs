@@ -118,6 +118,11 @@ impl DomainEvent for CustomerEvent {
 }
 
 impl Customer {
+    /// The customer's id, once registered.
+    pub fn id(&self) -> Option<CustomerId> {
+        self.registered.as_ref().map(|c| c.id)
+    }
+
     pub fn is_registered(&self) -> bool {
         self.registered.is_some()
     }

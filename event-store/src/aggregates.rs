@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use cqrs_es::persist::{EventUpcaster, SerializedEvent};
-use cqrs_es::{Aggregate, DomainEvent, EventEnvelope};
+use cqrs_es::{Aggregate, DomainEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -199,9 +199,7 @@ impl AggregateStore {
                 serialized = upcaster.upcast(serialized);
             }
         }
-        Ok(EventEnvelope::<A>::try_from(serialized)
-            .map_err(|e| serde::de::Error::custom(e.to_string()))?
-            .payload)
+        serde_json::from_value(serialized.payload)
     }
 
     /// The snapshot due when an append takes `aggregate` (its state after the append) from

@@ -16,6 +16,23 @@ pub const CORRELATION_ID: &str = "correlation_id";
 pub const CAUSATION_ID: &str = "causation_id";
 /// Metadata key: when the event was recorded (RFC 3339, UTC, microseconds).
 pub const RECORDED_AT: &str = "recorded_at";
+/// Metadata key: who caused the event, `{"sub": "...", "roles": [...]}`.
+pub const ACTOR: &str = "actor";
+
+/// The actor of events the platform causes itself (the process managers).
+pub fn system_actor() -> Value {
+    serde_json::json!({ "sub": "oms", "roles": ["system"] })
+}
+
+/// The metadata a writer gives its events: what chain they belong to, what caused them,
+/// and who ([`ACTOR`]); `recorded_at` is added on append.
+pub fn metadata(correlation_id: &str, causation_id: &str, actor: Value) -> Value {
+    let mut metadata = Map::new();
+    metadata.insert(CORRELATION_ID.into(), Value::from(correlation_id));
+    metadata.insert(CAUSATION_ID.into(), Value::from(causation_id));
+    metadata.insert(ACTOR.into(), actor);
+    Value::Object(metadata)
+}
 
 /// One committed event, read from the log.
 ///
@@ -67,8 +84,21 @@ impl RecordedEvent {
         serde_json::from_str(self.metadata.get())
     }
 
-    /// The event as cqrs-es hands it to aggregates and queries.
+    /// The event as cqrs-es hands it to aggregates and queries. cqrs-es's metadata is a
+    /// map of strings: a structured entry (`actor`) is handed on as its JSON text.
     pub fn into_serialized(self) -> serde_json::Result<SerializedEvent> {
+        let metadata = match serde_json::from_str(self.metadata.get())? {
+            Value::Object(entries) => Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(key, value)| match value {
+                        Value::String(_) => (key, value),
+                        other => (key, Value::String(other.to_string())),
+                    })
+                    .collect(),
+            ),
+            other => other,
+        };
         Ok(SerializedEvent {
             aggregate_id: self.aggregate_id,
             // Sequences are written from cqrs-es `usize` values and checked `>= 1` by the
@@ -78,7 +108,7 @@ impl RecordedEvent {
             event_type: self.event_type,
             event_version: self.event_version,
             payload: serde_json::from_str(self.payload.get())?,
-            metadata: serde_json::from_str(self.metadata.get())?,
+            metadata,
         })
     }
 }
@@ -130,6 +160,30 @@ impl MetadataDefaults {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn cqrs_es_gets_structured_metadata_as_json_text() {
+        let raw = |value: Value| RawValue::from_string(value.to_string()).expect("JSON");
+        let event = RecordedEvent {
+            position: 1,
+            transaction_id: 1,
+            aggregate_type: "Product".into(),
+            aggregate_id: "TEA".into(),
+            sequence: 1,
+            event_type: "ProductDefined".into(),
+            event_version: "1".into(),
+            payload: raw(json!({"ProductDefined": {}})),
+            metadata: raw(metadata("c", "c", json!({"sub": "s", "roles": ["staff"]}))),
+            recorded_at: Utc::now(),
+        };
+        let serialized = event.into_serialized().expect("serialized");
+        // cqrs-es reads metadata as a map of strings.
+        let metadata: std::collections::HashMap<String, String> =
+            serde_json::from_value(serialized.metadata).expect("a map of strings");
+        assert_eq!(metadata[CORRELATION_ID], "c");
+        let actor: Value = serde_json::from_str(&metadata[ACTOR]).expect("JSON text");
+        assert_eq!(actor, json!({"sub": "s", "roles": ["staff"]}));
+    }
 
     #[test]
     fn fills_missing_metadata_and_keeps_given_ids() {

@@ -86,3 +86,18 @@ impl ShipmentId {
         ))
     }
 }
+
+/// The fixed namespace of the names OMS derives from outside identities (a token's
+/// issuer and subject; integration events). Never change it: ids derived from it are stored.
+pub const OMS_NAMESPACE: Uuid = Uuid::from_u128(0x6f6d_7300_4f4d_5300_8000_0000_0000_0000);
+
+impl CustomerId {
+    /// The customer of a token's subject: the UUIDv5 of `"<iss>|<sub>"` in
+    /// [`OMS_NAMESPACE`], so every token of that subject acts as the same customer.
+    pub fn for_subject(issuer: &str, subject: &str) -> Self {
+        Self(Uuid::new_v5(
+            &OMS_NAMESPACE,
+            format!("{issuer}|{subject}").as_bytes(),
+        ))
+    }
+}

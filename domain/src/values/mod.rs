@@ -11,7 +11,7 @@ mod timestamp;
 
 pub use address::{Address, Country};
 pub use email::Email;
-pub use ids::{AddressId, CustomerId, OrderId, ShipmentId, SHIPMENT_NAMESPACE};
+pub use ids::{AddressId, CustomerId, OrderId, ShipmentId, OMS_NAMESPACE, SHIPMENT_NAMESPACE};
 pub use money::{Currency, Money, MoneyError};
 pub use quantity::{Quantity, StockLevel};
 pub use sku::Sku;
