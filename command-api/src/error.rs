@@ -32,6 +32,10 @@ pub enum ApiError {
     #[error("this Idempotency-Key was used with another request")]
     IdempotencyKeyReused,
     #[error("{0}")]
+    Unauthorized(auth::Unauthenticated),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -129,6 +133,16 @@ pub const IDEMPOTENCY_KEY_REUSED: ProblemType = problem(
     422,
     "the Idempotency-Key was used with another request",
 );
+pub const UNAUTHORIZED: ProblemType = problem(
+    "unauthorized",
+    401,
+    "authentication is on and the bearer token is missing or invalid",
+);
+pub const FORBIDDEN: ProblemType = problem(
+    "forbidden",
+    403,
+    "the token's roles or customer do not allow this command",
+);
 pub const SERVICE_UNAVAILABLE: ProblemType = problem(
     "service-unavailable",
     503,
@@ -160,6 +174,8 @@ pub const PROBLEMS: &[ProblemType] = &[
     PRECONDITION_FAILED,
     CONCURRENCY_CONFLICT,
     IDEMPOTENCY_KEY_REUSED,
+    UNAUTHORIZED,
+    FORBIDDEN,
     SERVICE_UNAVAILABLE,
     INTERNAL_ERROR,
 ];
@@ -173,6 +189,8 @@ pub const EVERY_COMMAND: &[ProblemType] = &[
     PRECONDITION_FAILED,
     CONCURRENCY_CONFLICT,
     IDEMPOTENCY_KEY_REUSED,
+    UNAUTHORIZED,
+    FORBIDDEN,
     SERVICE_UNAVAILABLE,
 ];
 
@@ -238,6 +256,8 @@ impl ApiError {
             Self::PreconditionFailed { .. } => PRECONDITION_FAILED,
             Self::ConcurrencyConflict => CONCURRENCY_CONFLICT,
             Self::IdempotencyKeyReused => IDEMPOTENCY_KEY_REUSED,
+            Self::Unauthorized(_) => UNAUTHORIZED,
+            Self::Forbidden(_) => FORBIDDEN,
             Self::Unavailable(_) => SERVICE_UNAVAILABLE,
             Self::Internal(_) => INTERNAL_ERROR,
         }
@@ -286,12 +306,18 @@ impl IntoResponse for ApiError {
                 .map(|FieldError { field, message }| json!({"field": field, "message": message}))
                 .collect::<Vec<_>>());
         }
-        (
+        let mut response = (
             problem.status(),
             [(header::CONTENT_TYPE, "application/problem+json")],
             body.to_string(),
         )
-            .into_response()
+            .into_response();
+        if let Self::Unauthorized(refusal) = &self {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, refusal.challenge());
+        }
+        response
     }
 }
 

@@ -22,6 +22,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::access::Owned;
 use crate::error::ApiError;
 use crate::records::{self, Fate};
 use crate::request::CommandContext;
@@ -207,7 +208,7 @@ impl AppState {
         command: Command<'_, A>,
     ) -> Result<Response, ApiError>
     where
-        A: Aggregate + Serialize + DeserializeOwned,
+        A: Owned + Serialize + DeserializeOwned,
         A::Command: Clone,
         A::Error: DomainError,
     {
@@ -225,7 +226,7 @@ impl AppState {
         command: &Command<'_, A>,
     ) -> Result<Response, ApiError>
     where
-        A: Aggregate + Serialize + DeserializeOwned,
+        A: Owned + Serialize + DeserializeOwned,
         A::Command: Clone,
         A::Error: DomainError,
     {
@@ -254,6 +255,7 @@ impl AppState {
             } else {
                 self.load::<A>(id).await?
             };
+            crate::access::check_owner(ctx.only_customer, &aggregate, command, version > 0)?;
             if let Some(expected) = &ctx.if_match {
                 if version > 0 && expected.version != Some(version) {
                     return Err(ApiError::PreconditionFailed {
@@ -268,7 +270,7 @@ impl AppState {
                 .await
                 .map_err(|e| ApiError::domain(&e))?;
             let request = ctx.request_id.to_string();
-            let metadata = json!({ "correlation_id": request, "causation_id": request });
+            let metadata = event_store::event::metadata(&request, &request, ctx.caller.actor());
             let events = aggregates::serialize::<A>(id, version, sink.collect().await, &metadata)
                 .map_err(|e| ApiError::Internal(e.into()))?;
             let new_version = version + i64::try_from(events.len()).unwrap_or(i64::MAX);

@@ -13,11 +13,14 @@
 //!   per resource.
 //! - `execute`: a [`Command`](execute::Command) (aggregate, command, reply, records):
 //!   load, decide, append, retry.
+//! - `access`: who may run each route (the route table names it) and the ownership rule
+//!   a customer's command meets on its aggregate.
 //! - `records`: idempotency records and email claims, written with the events.
 //! - [`error`]: [`ApiError`](error::ApiError), the one boundary error, and the problem table.
 //! - `openapi`: `GET /openapi.json`, generated from the handlers, the route table and the
 //!   problem table.
 
+mod access;
 pub mod error;
 mod execute;
 mod openapi;
@@ -40,12 +43,15 @@ pub use state::AppState;
 /// A command answers within this, or with 503 (the database is slow or gone).
 pub const DEADLINE: Duration = Duration::from_millis(4_500);
 
-/// Every command route of CONTRACT ([`routes::table`]) and `/openapi.json`.
+/// Every command route of CONTRACT ([`routes::table`]), each behind its access check,
+/// and `/openapi.json`.
 pub fn router(state: AppState) -> Router {
     routes::table()
         .into_iter()
         .fold(Router::new(), |router, route| {
-            router.route(route.path, route.handler)
+            let guard =
+                middleware::from_fn_with_state((state.clone(), route.access), access::authorize);
+            router.route(route.path, route.handler.layer(guard))
         })
         .route("/openapi.json", get(openapi::document))
         .method_not_allowed_fallback(method_not_allowed)

@@ -6,6 +6,7 @@ use axum::Json;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Required, Response as ApiResponse, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -35,13 +36,29 @@ use crate::routes::{self, customers, orders, products, shipments};
 )]
 pub(crate) struct ApiDoc;
 
-/// What every command route shares: the command headers, `ETag` on success, and the
-/// problems any command can meet; and each route's own problems, from the route table.
+/// The security scheme every command route names.
+const BEARER: &str = "bearer";
+
+/// What every command route shares: the bearer token, the command headers, `ETag` on
+/// success, and the problems any command can meet; and each route's own problems and
+/// roles, from the route table.
 struct CommandConventions;
 
 impl Modify for CommandConventions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                BEARER,
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .description(Some(
+                            "With OMS_AUTH=jwt: a JWT whose roles claim names admin, staff or customer.",
+                        ))
+                        .build(),
+                ),
+            );
             if let Some(RefOr::T(problem)) = components.schemas.get_mut("Problem") {
                 let catalogue: Vec<String> = PROBLEMS
                     .iter()
@@ -65,6 +82,13 @@ impl Modify for CommandConventions {
                 for (problem, here) in &route.problems {
                     add_problem(operation, problem, here);
                 }
+                operation.security =
+                    Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+                let roles = route.access.describe();
+                operation.description = Some(match operation.description.take() {
+                    Some(text) => format!("{text}\n\n{roles}"),
+                    None => roles.to_owned(),
+                });
                 add_conventions(operation);
             }
         }

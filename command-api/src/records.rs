@@ -104,18 +104,27 @@ pub(crate) async fn claim_fate(
     })
 }
 
+/// An `Idempotency-Key` and the token subject it belongs to: the same key from two
+/// subjects is two keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub subject: String,
+    pub key: String,
+}
+
 /// A stored response, if `key` was used before.
 pub(crate) async fn replay(
     state: &AppState,
-    key: &str,
+    key: &IdempotencyKey,
     fingerprint: &Value,
 ) -> Result<Option<Response>, ApiError> {
     let row: Option<(Value, i16, Value)> = event_store::once_more_if_broken(|| {
         sqlx::query_as(
             "SELECT request, status, body FROM idempotency_keys
-             WHERE key = $1 AND created_at > now() - make_interval(hours => $2)",
+             WHERE subject = $1 AND key = $2 AND created_at > now() - make_interval(hours => $3)",
         )
-        .bind(key)
+        .bind(&key.subject)
+        .bind(&key.key)
         .bind(KEEP_HOURS)
         .fetch_optional(state.log.pool())
     })
@@ -141,16 +150,18 @@ pub(crate) async fn replay(
 /// recorded first (this one must then roll back and answer with that one's response).
 pub(crate) async fn record(
     tx: &mut PgConnection,
-    key: &str,
+    key: &IdempotencyKey,
     fingerprint: &Value,
     status: StatusCode,
     body: &Value,
 ) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
-        "INSERT INTO idempotency_keys (key, request, status, body) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (key) DO NOTHING",
+        "INSERT INTO idempotency_keys (subject, key, request, status, body)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (subject, key) DO NOTHING",
     )
-    .bind(key)
+    .bind(&key.subject)
+    .bind(&key.key)
     .bind(fingerprint)
     .bind(i16::try_from(status.as_u16()).unwrap_or(200))
     .bind(body)

@@ -9,7 +9,12 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use auth::Caller;
+use domain::values::CustomerId;
+
+use crate::access::Authorized;
 use crate::error::ApiError;
+use crate::records::IdempotencyKey;
 use crate::AppState;
 
 /// The largest body accepted.
@@ -22,8 +27,13 @@ pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 /// What every command carries besides its body.
 #[derive(Debug, Clone)]
 pub struct CommandContext {
-    /// `Idempotency-Key`: 1..=200 visible ASCII characters.
-    pub idempotency_key: Option<String>,
+    /// Who sends it.
+    pub caller: Caller,
+    /// The customer whose aggregates alone it may touch (a customer's command); `None`:
+    /// any (see [`crate::access`]).
+    pub only_customer: Option<CustomerId>,
+    /// `Idempotency-Key` (1..=200 visible ASCII characters), under the caller's subject.
+    pub idempotency_key: Option<IdempotencyKey>,
     /// `If-Match: "<version>"`.
     pub if_match: Option<IfMatch>,
     /// Method, path and body: a repeat with the same key must match this exactly.
@@ -86,8 +96,21 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CommandRequest<T> {
 impl<T: DeserializeOwned> CommandRequest<T> {
     async fn read(request: Request) -> Result<Self, ApiError> {
         let (parts, body) = request.into_parts();
+        // Every command route is behind `access::authorize`; a request without its
+        // admission is refused rather than run unchecked.
+        let Authorized {
+            caller,
+            only_customer,
+        } = parts
+            .extensions
+            .get::<Authorized>()
+            .cloned()
+            .ok_or_else(|| ApiError::Forbidden("the request was not authorized".into()))?;
         let headers = &parts.headers;
-        let idempotency_key = idempotency_key(headers)?;
+        let idempotency_key = idempotency_key(headers)?.map(|key| IdempotencyKey {
+            subject: caller.subject().to_owned(),
+            key,
+        });
         let if_match = headers.get(header::IF_MATCH).map(|value| {
             let raw = value.to_str().unwrap_or_default().trim().to_owned();
             let version = raw.trim_start_matches("W/").trim_matches('"').parse().ok();
@@ -122,6 +145,8 @@ impl<T: DeserializeOwned> CommandRequest<T> {
         Ok(Self {
             input,
             context: CommandContext {
+                caller,
+                only_customer,
                 idempotency_key,
                 if_match,
                 fingerprint,

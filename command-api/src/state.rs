@@ -1,5 +1,6 @@
 //! The state every route shares: one `Clone` struct of shared handles.
 
+use auth::Authenticator;
 use domain::clock::SharedClock;
 use event_store::{AggregateStore, EventLog};
 
@@ -8,6 +9,7 @@ pub struct AppState {
     pub(crate) log: EventLog,
     pub(crate) clock: SharedClock,
     pub(crate) store: AggregateStore,
+    pub(crate) auth: Authenticator,
 }
 
 impl std::fmt::Debug for AppState {
@@ -15,12 +17,14 @@ impl std::fmt::Debug for AppState {
         f.debug_struct("AppState")
             .field("log", &self.log)
             .field("clock", &self.clock)
+            .field("auth", &self.auth)
             .finish_non_exhaustive()
     }
 }
 
 impl AppState {
-    /// Commands on `log`, with time from `clock`, the domain's upcasters and snapshots.
+    /// Commands on `log`, with time from `clock`, the domain's upcasters and snapshots;
+    /// authentication off (see [`AppState::authenticated_by`]).
     pub fn new(log: EventLog, clock: SharedClock) -> Self {
         Self {
             store: AggregateStore::new(
@@ -30,6 +34,13 @@ impl AppState {
             ),
             log,
             clock,
+            auth: Authenticator::Off,
         }
+    }
+
+    /// The same, with requests authenticated by `auth`.
+    pub fn authenticated_by(mut self, auth: Authenticator) -> Self {
+        self.auth = auth;
+        self
     }
 }

@@ -21,7 +21,7 @@ use crate::AppState;
     tag = "customers",
     request_body(content = RegisterCustomerInput, content_type = "application/json"),
     responses(
-        (status = 201, description = "Registered", body = CommandResponse),
+        (status = 201, description = "Registered. With a customer's token, the customer is the token's own (registered once; again is 409 invalid-transition); with staff's or admin's, a new one.", body = CommandResponse),
     )
 )]
 pub(crate) async fn register(
@@ -30,7 +30,12 @@ pub(crate) async fn register(
 ) -> Result<Response, ApiError> {
     let (name, email) = request.input.validate()?;
     let email_owner = crate::records::email_owner(&state, email.normalized()).await?;
-    let customer_id = CustomerId::new();
+    // A customer's token registers its own customer (once: it may exist already); staff
+    // and admin a new one.
+    let (customer_id, fresh) = match request.context.only_customer {
+        Some(own) => (own, false),
+        None => (CustomerId::new(), true),
+    };
     let claim = email.normalized().to_owned();
     let register = CustomerCommand::Register {
         customer_id,
@@ -38,8 +43,12 @@ pub(crate) async fn register(
         email,
         email_owner,
     };
-    let command = Command::<Customer>::creating(&customer_id, register, &state.clock)
-        .claiming_email(&claim, customer_id);
+    let command = if fresh {
+        Command::<Customer>::creating(&customer_id, register, &state.clock)
+    } else {
+        Command::<Customer>::new(&customer_id, register, &state.clock).answering_created()
+    };
+    let command = command.claiming_email(&claim, customer_id);
     state.execute(&request.context, command).await
 }
 

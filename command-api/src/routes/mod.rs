@@ -11,28 +11,32 @@ use std::str::FromStr;
 use axum::handler::Handler;
 use axum::routing::{post, MethodRouter};
 
+use crate::access::Access::{self, Owner, Staff, StaffOrOwner};
 use crate::error::{
     ApiError, ProblemType, CURRENCY_MISMATCH, EMAIL_TAKEN, INVALID_TRANSITION, NOT_FOUND,
     PAYMENT_MISMATCH, SKU_TAKEN, UNKNOWN_ADDRESS, UNKNOWN_CUSTOMER, UNKNOWN_SKU,
 };
 use crate::AppState;
 
-/// A command route: its path, its handler, and the problems it answers besides those
-/// every command can meet ([`crate::error::EVERY_COMMAND`]), each with what it means here.
+/// A command route: its path, who may run it, its handler, and the problems it answers
+/// besides those every command can meet ([`crate::error::EVERY_COMMAND`]), each with
+/// what it means here.
 pub(crate) struct Route {
     pub(crate) path: &'static str,
+    pub(crate) access: Access,
     pub(crate) handler: MethodRouter<AppState>,
     pub(crate) problems: Vec<(ProblemType, &'static str)>,
 }
 
 impl Route {
-    fn post<H, T>(path: &'static str, handler: H) -> Self
+    fn post<H, T>(path: &'static str, access: Access, handler: H) -> Self
     where
         H: Handler<T, AppState>,
         T: 'static,
     {
         Self {
             path,
+            access,
             handler: post(handler),
             problems: Vec::new(),
         }
@@ -44,7 +48,7 @@ impl Route {
     }
 }
 
-/// Every command route of CONTRACT.
+/// Every command route of CONTRACT, with CONTRACT's role table (admin may run all).
 pub(crate) fn table() -> Vec<Route> {
     const NO_CUSTOMER: &str = "no such customer, or a malformed id";
     const NO_PRODUCT: &str = "no such product, or a malformed id";
@@ -52,44 +56,44 @@ pub(crate) fn table() -> Vec<Route> {
     const NO_SHIPMENT: &str = "no such shipment, or a malformed id";
     const EMAIL_IN_USE: &str = "another customer already has this email";
     vec![
-        Route::post("/customers", customers::register).answers(EMAIL_TAKEN, EMAIL_IN_USE),
-        Route::post("/customers/{id}/rename", customers::rename).answers(NOT_FOUND, NO_CUSTOMER),
-        Route::post("/customers/{id}/change-email", customers::change_email)
+        Route::post("/customers", StaffOrOwner, customers::register).answers(EMAIL_TAKEN, EMAIL_IN_USE),
+        Route::post("/customers/{id}/rename", Owner, customers::rename).answers(NOT_FOUND, NO_CUSTOMER),
+        Route::post("/customers/{id}/change-email", Owner, customers::change_email)
             .answers(NOT_FOUND, NO_CUSTOMER)
             .answers(EMAIL_TAKEN, EMAIL_IN_USE),
-        Route::post("/customers/{id}/addresses", customers::add_address)
+        Route::post("/customers/{id}/addresses", Owner, customers::add_address)
             .answers(NOT_FOUND, NO_CUSTOMER)
             .answers(INVALID_TRANSITION, "the customer has 20 addresses already"),
-        Route::post("/products", products::define)
+        Route::post("/products", Staff, products::define)
             .answers(SKU_TAKEN, "a product with this sku exists"),
-        Route::post("/products/{id}/change-price", products::change_price)
+        Route::post("/products/{id}/change-price", Staff, products::change_price)
             .answers(NOT_FOUND, NO_PRODUCT),
-        Route::post("/products/{id}/restock", products::restock).answers(NOT_FOUND, NO_PRODUCT),
-        Route::post("/orders", orders::place)
+        Route::post("/products/{id}/restock", Staff, products::restock).answers(NOT_FOUND, NO_PRODUCT),
+        Route::post("/orders", Owner, orders::place)
             .answers(UNKNOWN_CUSTOMER, "no such customer")
             .answers(UNKNOWN_ADDRESS, "the address is not the customer's")
             .answers(UNKNOWN_SKU, "a line names no product")
             .answers(CURRENCY_MISMATCH, "lines in different currencies"),
-        Route::post("/orders/{id}/pay", orders::pay)
+        Route::post("/orders/{id}/pay", Owner, orders::pay)
             .answers(NOT_FOUND, NO_ORDER)
             .answers(INVALID_TRANSITION, "the order is not CONFIRMED")
             .answers(
                 PAYMENT_MISMATCH,
                 "the amount or currency differs from the order total",
             ),
-        Route::post("/orders/{id}/cancel", orders::cancel)
+        Route::post("/orders/{id}/cancel", StaffOrOwner, orders::cancel)
             .answers(NOT_FOUND, NO_ORDER)
             .answers(
                 INVALID_TRANSITION,
                 "the order is SHIPPED, DELIVERED, REJECTED or CANCELLED, or its shipment was dispatched",
             ),
-        Route::post("/shipments/{id}/dispatch", shipments::dispatch)
+        Route::post("/shipments/{id}/dispatch", Staff, shipments::dispatch)
             .answers(NOT_FOUND, NO_SHIPMENT)
             .answers(
                 INVALID_TRANSITION,
                 "the shipment is not PENDING, or its order was cancelled",
             ),
-        Route::post("/shipments/{id}/deliver", shipments::deliver)
+        Route::post("/shipments/{id}/deliver", Staff, shipments::deliver)
             .answers(NOT_FOUND, NO_SHIPMENT)
             .answers(INVALID_TRANSITION, "the shipment is not DISPATCHED"),
     ]

@@ -69,9 +69,18 @@ impl Reply {
 
 impl Api {
     pub async fn new() -> Self {
+        Self::with(auth::Authenticator::Off).await
+    }
+
+    /// With authentication on: the tokens of `auth::testing`.
+    pub async fn authenticated() -> Self {
+        Self::with(auth::testing::authenticator()).await
+    }
+
+    async fn with(auth: auth::Authenticator) -> Self {
         let db = TestDatabase::new().await;
         let clock: SharedClock = Arc::new(SystemClock);
-        let router = router(AppState::new(db.request_log(), clock));
+        let router = router(AppState::new(db.request_log(), clock).authenticated_by(auth));
         Self { db, router }
     }
 
