@@ -9,6 +9,10 @@ pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
 pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
 /// `OMS-Min-Position` was not reached in time.
 pub const CONSISTENCY_TIMEOUT: &str = "CONSISTENCY_TIMEOUT";
+/// The request has no valid bearer token (authentication on).
+pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+/// The caller may not read this field; it resolves to `null`.
+pub const FORBIDDEN: &str = "FORBIDDEN";
 /// The database did not answer in time.
 pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
 /// Anything else: the cause is logged, never shown.
@@ -21,6 +25,10 @@ pub fn coded(code: &'static str, message: impl Into<String>) -> Error {
 
 pub fn bad_user_input(message: impl Into<String>) -> Error {
     coded(BAD_USER_INPUT, message)
+}
+
+pub fn forbidden(message: impl Into<String>) -> Error {
+    coded(FORBIDDEN, message)
 }
 
 /// A database failure as clients see it: unavailable when it passes by itself

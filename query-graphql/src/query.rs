@@ -1,14 +1,15 @@
 //! `Query`: the root of every read.
 
 use async_graphql::{Context, InputObject, Object, ID};
+use auth::Caller;
 use event_store::EventLog;
 use sqlx::PgPool;
 
 use crate::cursor::{decode_sku, TimeCursor};
 use crate::errors;
-use crate::read_models::fetch;
-use crate::read_models::loaders::{CustomerById, Loaders, OrderById, ShipmentById};
-use crate::read_models::pages::{self, OrdersFilter};
+use crate::read_models::access::{Reader, Scope};
+use crate::read_models::loaders::Loaders;
+use crate::read_models::pages::OrdersFilter;
 use crate::scalars::{page_size, uuid, DateTime};
 use crate::views::connections::{
     CustomerConnection, OrderConnection, OrderCount, ProductConnection,
@@ -42,19 +43,38 @@ impl OrderFilter {
     }
 }
 
+/// The read models as the request's caller may read them (the HTTP and WebSocket
+/// layers put the caller in the request's data; without one, nothing is readable).
+pub fn reader<'c>(ctx: &Context<'c>) -> Reader<'c> {
+    Reader::new(
+        Scope::of(ctx.data_opt::<Caller>()),
+        ctx.data_unchecked::<Loaders>(),
+        ctx.data_unchecked::<PgPool>(),
+    )
+}
+
+/// A nullable field's value: on an error (`FORBIDDEN`, `BAD_USER_INPUT`, …) `null`, with
+/// the error beside it at the field's path. (Returned as a resolver's `Err`,
+/// async-graphql would leave the field out of `data` altogether.)
+fn or_null<T>(ctx: &Context<'_>, result: async_graphql::Result<Option<T>>) -> Option<T> {
+    match result {
+        Ok(value) => value,
+        Err(error) => {
+            ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
+            None
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Query;
 
 #[Object]
 impl Query {
     /// One order; `null` when there is none with this id.
-    async fn order(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Order>> {
-        let id = uuid(&id, "id")?;
-        Ok(ctx
-            .data_unchecked::<Loaders>()
-            .load_one(OrderById(id))
-            .await?
-            .and_then(|row| OrderSet::orders(vec![row]).pop()))
+    async fn order(&self, ctx: &Context<'_>, id: ID) -> Option<Order> {
+        let row = async { reader(ctx).order(uuid(&id, "id")?).await };
+        or_null(ctx, row.await).and_then(|row| OrderSet::orders(vec![row]).pop())
     }
 
     /// Orders, newest first (`placedAt` desc, then `id` desc).
@@ -69,22 +89,16 @@ impl Query {
         let first = page_size(first)?;
         let after = after.as_deref().map(TimeCursor::decode).transpose()?;
         let filter = filter.unwrap_or_default().parse()?;
-        let page = pages::orders(ctx.data_unchecked::<PgPool>(), &filter, first, after)
-            .await
-            .map_err(|e| errors::database(&e))?;
+        let (page, filter) = reader(ctx).orders(filter, first, after).await?;
         Ok(OrderConnection::new(
             page.map(OrderSet::orders),
             OrderCount::Filtered(filter),
         ))
     }
 
-    async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Customer>> {
-        let id = uuid(&id, "id")?;
-        Ok(ctx
-            .data_unchecked::<Loaders>()
-            .load_one(CustomerById(id))
-            .await?
-            .and_then(|row| CustomerSet::customers(vec![row]).pop()))
+    async fn customer(&self, ctx: &Context<'_>, id: ID) -> Option<Customer> {
+        let row = async { reader(ctx).customer(uuid(&id, "id")?).await };
+        or_null(ctx, row.await).and_then(|row| CustomerSet::customers(vec![row]).pop())
     }
 
     /// Customers, newest first (`registeredAt` desc); `emailContains` matches any part of
@@ -99,38 +113,22 @@ impl Query {
     ) -> async_graphql::Result<CustomerConnection> {
         let first = page_size(first)?;
         let after = after.as_deref().map(TimeCursor::decode).transpose()?;
-        let page = pages::customers(
-            ctx.data_unchecked::<PgPool>(),
-            email_contains.as_deref(),
-            first,
-            after,
-        )
-        .await
-        .map_err(|e| errors::database(&e))?;
+        let page = reader(ctx)
+            .customers(email_contains.as_deref(), first, after)
+            .await?;
         Ok(CustomerConnection {
             page: page.map(CustomerSet::customers),
             email_contains,
         })
     }
 
-    async fn shipment(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Shipment>> {
-        let id = uuid(&id, "id")?;
-        Ok(ctx
-            .data_unchecked::<Loaders>()
-            .load_one(ShipmentById(id))
-            .await?
-            .map(Shipment::single))
+    async fn shipment(&self, ctx: &Context<'_>, id: ID) -> Option<Shipment> {
+        let row = async { reader(ctx).shipment(uuid(&id, "id")?).await };
+        or_null(ctx, row.await).map(Shipment::single)
     }
 
-    async fn product(
-        &self,
-        ctx: &Context<'_>,
-        sku: String,
-    ) -> async_graphql::Result<Option<Product>> {
-        let row = fetch::product(ctx.data_unchecked::<PgPool>(), &sku)
-            .await
-            .map_err(|e| errors::database(&e))?;
-        Ok(row.map(Product))
+    async fn product(&self, ctx: &Context<'_>, sku: String) -> Option<Product> {
+        or_null(ctx, reader(ctx).product(&sku).await).map(Product)
     }
 
     /// Products by sku.
@@ -143,14 +141,13 @@ impl Query {
     ) -> async_graphql::Result<ProductConnection> {
         let first = page_size(first)?;
         let after = after.as_deref().map(decode_sku).transpose()?;
-        let page = pages::products(ctx.data_unchecked::<PgPool>(), first, after.as_deref())
-            .await
-            .map_err(|e| errors::database(&e))?;
+        let page = reader(ctx).products(first, after.as_deref()).await?;
         Ok(ProductConnection { page })
     }
 
     /// Every read model and process manager: checkpoint, head, lag, state, last error.
     async fn projections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProjectionStatus>> {
+        reader(ctx).everything("the projections' status")?;
         let names = projections::names();
         let statuses = projections::status::status(ctx.data_unchecked::<EventLog>(), &names)
             .await

@@ -3,12 +3,17 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use std::time::SystemTime;
+
 use async_graphql::{Context, Subscription, ID};
-use futures_util::stream::{self, Stream};
+use auth::Caller;
+use futures_util::stream::{self, Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::Notify;
 
 use crate::hub::Hub;
+use crate::query::reader;
+use crate::read_models::access::Scope;
 use crate::scalars::uuid;
 use crate::views::order::{Order, OrderSet};
 
@@ -23,47 +28,70 @@ pub struct SubscriptionRoot;
 #[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// The order's new view after every committed change to it (every order's, when `id`
-    /// is omitted).
+    /// is omitted), of the orders the caller may read. Ends when the caller's token expires.
     async fn order_updated(
         &self,
         ctx: &Context<'_>,
         id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = Order>> {
         let only = id.as_ref().map(|id| uuid(id, "id")).transpose()?;
+        let reader = reader(ctx);
+        let scope = reader.scope();
+        if scope == Scope::Nothing {
+            reader.everything("orders")?;
+        }
+        if let Some(id) = only {
+            // Another customer's order is FORBIDDEN here; an order not there yet is not.
+            reader.order(id).await?;
+        }
+        let expires_at = ctx
+            .data_opt::<Caller>()
+            .and_then(|caller| caller.expires_at);
         let updates = ctx.data_unchecked::<Hub>().orders();
         let too_slow = ctx.data_opt::<TooSlow>().cloned();
         let pending: VecDeque<Order> = VecDeque::new();
-        Ok(stream::unfold(
-            (updates, pending),
-            move |(mut updates, mut pending)| {
-                let too_slow = too_slow.clone();
-                async move {
-                    loop {
-                        if let Some(order) = pending.pop_front() {
-                            return Some((order, (updates, pending)));
-                        }
-                        match updates.recv().await {
-                            // One set per batch: their nested fields load together.
-                            Ok(changed) => pending.extend(OrderSet::orders(
-                                changed
-                                    .orders
-                                    .iter()
-                                    .filter(|o| only.is_none_or(|id| o.id == id))
-                                    .cloned()
-                                    .collect(),
-                            )),
-                            Err(RecvError::Lagged(missed)) => {
-                                tracing::info!(missed, "closing a subscriber that fell behind");
-                                if let Some(TooSlow(notify)) = too_slow {
-                                    notify.notify_one();
-                                }
-                                return None;
+        let updates = stream::unfold((updates, pending), move |(mut updates, mut pending)| {
+            let too_slow = too_slow.clone();
+            async move {
+                loop {
+                    if let Some(order) = pending.pop_front() {
+                        return Some((order, (updates, pending)));
+                    }
+                    match updates.recv().await {
+                        // One set per batch: their nested fields load together.
+                        Ok(changed) => pending.extend(OrderSet::orders(
+                            changed
+                                .orders
+                                .iter()
+                                .filter(|o| {
+                                    only.is_none_or(|id| o.id == id) && scope.reaches(o.customer_id)
+                                })
+                                .cloned()
+                                .collect(),
+                        )),
+                        Err(RecvError::Lagged(missed)) => {
+                            tracing::info!(missed, "closing a subscriber that fell behind");
+                            if let Some(TooSlow(notify)) = too_slow {
+                                notify.notify_one();
                             }
-                            Err(RecvError::Closed) => return None,
+                            return None;
                         }
+                        Err(RecvError::Closed) => return None,
                     }
                 }
-            },
-        ))
+            }
+        });
+        Ok(updates.take_until(expiry(expires_at)))
+    }
+}
+
+/// Completes when a token expiring at `at` has expired (never, for no expiry).
+pub async fn expiry(at: Option<SystemTime>) {
+    match at {
+        Some(at) => {
+            let left = at.duration_since(SystemTime::now()).unwrap_or_default();
+            tokio::time::sleep(left).await;
+        }
+        None => std::future::pending().await,
     }
 }

@@ -305,7 +305,7 @@ async fn only_the_own_and_allowed_origins_may_open_a_socket() {
         &platform,
         query_graphql::Options {
             allowed_origins: vec!["https://shop.example".into()],
-            shutdown: None,
+            ..query_graphql::Options::default()
         },
     )
     .await;
@@ -337,8 +337,8 @@ async fn shutting_down_closes_sockets_as_going_away() {
     let url = serve_with(
         &platform,
         query_graphql::Options {
-            allowed_origins: Vec::new(),
             shutdown: Some(stopped),
+            ..query_graphql::Options::default()
         },
     )
     .await;

@@ -43,12 +43,22 @@ pub const TOO_SLOW: u16 = 1008;
 /// The request header that asks for read-your-writes.
 pub const MIN_POSITION_HEADER: &str = "oms-min-position";
 
+/// The close code for a socket whose token is missing, invalid or expired (graphql-ws's
+/// "Forbidden").
+pub const FORBIDDEN: u16 = 4403;
+
+/// How long a socket may take to send `connection_init` (graphql-transport-ws closes
+/// such a socket with 4408).
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The close code sent to subscribers when the server shuts down (going away).
 pub const GOING_AWAY: u16 = 1001;
 
-/// How the service meets browsers and its own shutdown.
+/// How the service meets its callers, browsers and its own shutdown.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
+    /// How requests (and sockets) are authenticated; off by default.
+    pub auth: auth::Authenticator,
     /// Origins besides the service's own that may open `/graphql/ws`
     /// (`OMS_ALLOWED_ORIGINS`), like `https://shop.example`. A request without `Origin`
     /// (not from a browser) is not restricted.

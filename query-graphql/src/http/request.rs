@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use super::media::{flavour, refuse, respond, wants_html, Answer, Flavour, Refusal};
 use super::{Service, MAX_BODY, MIN_POSITION_HEADER};
 use crate::consistency::{Executed, MinPosition};
-use crate::errors::{BAD_USER_INPUT, CONSISTENCY_TIMEOUT, SERVICE_UNAVAILABLE};
+use crate::errors::{BAD_USER_INPUT, CONSISTENCY_TIMEOUT, SERVICE_UNAVAILABLE, UNAUTHENTICATED};
 
 /// A GraphQL-over-HTTP request body.
 /// (`extensions` and other members are accepted and ignored.)
@@ -165,10 +165,14 @@ async fn execute(
         )
         .into_response();
     }
+    let caller = match service.options.auth.authenticate(headers).await {
+        Ok(caller) => caller,
+        Err(refusal) => return unauthenticated(flavour, &refusal),
+    };
     let operation_name = params.operation_name.clone();
     let executed = Executed::default();
     let request = match graphql_request(params, document.as_deref(), headers) {
-        Ok(request) => request.data(executed.clone()),
+        Ok(request) => request.data(executed.clone()).data(caller),
         Err(message) => {
             let body =
                 json!({"errors": [{"message": message, "extensions": {"code": BAD_USER_INPUT}}]});
@@ -215,6 +219,18 @@ fn graphql_request(
         request = request.data(MinPosition(min));
     }
     Ok(request)
+}
+
+/// A request without a valid token (authentication on): `UNAUTHENTICATED`, HTTP 401 with
+/// the bearer challenge, in either flavour.
+fn unauthenticated(flavour: Flavour, refusal: &auth::Unauthenticated) -> Response {
+    let body =
+        json!({"errors": [{"message": refusal.reason, "extensions": {"code": UNAUTHENTICATED}}]});
+    let mut response = respond(StatusCode::UNAUTHORIZED, flavour, &body);
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, refusal.challenge());
+    response
 }
 
 /// The status of a request refused before execution.

@@ -21,6 +21,8 @@ pub struct Platform {
     pub log: EventLog,
     pub app: Router,
     projectors: Option<Running>,
+    /// The token the helpers send when authentication is on (an admin's).
+    bearer: Option<String>,
 }
 
 #[derive(Debug)]
@@ -76,16 +78,35 @@ impl Platform {
 
     /// The routes only: nothing projects until [`Platform::start_projectors`].
     pub async fn without_projectors() -> Self {
+        Self::routes(auth::Authenticator::Off, None).await
+    }
+
+    /// Everything running, with authentication on (the tokens of `auth::testing`); the
+    /// helpers act as admin.
+    pub async fn start_authenticated() -> Self {
+        let admin = auth::testing::token(auth::Role::Admin, None);
+        let mut platform = Self::routes(auth::testing::authenticator(), Some(admin)).await;
+        platform.start_projectors();
+        platform
+    }
+
+    async fn routes(auth: auth::Authenticator, bearer: Option<String>) -> Self {
         let db = TestDatabase::new().await;
         let log = db.log();
         let clock: SharedClock = Arc::new(SystemClock);
-        let app = command_api::router(command_api::AppState::new(log.clone(), clock))
-            .merge(query_graphql::router(log.clone()));
+        let state = command_api::AppState::new(log.clone(), clock).authenticated_by(auth.clone());
+        let options = query_graphql::Options {
+            auth,
+            ..query_graphql::Options::default()
+        };
+        let app =
+            command_api::router(state).merge(query_graphql::router_with(log.clone(), options));
         Self {
             db,
             log,
             app,
             projectors: None,
+            bearer,
         }
     }
 
@@ -114,16 +135,36 @@ impl Platform {
 
     /// A command that must succeed; its reply body.
     pub async fn command(&self, path: &str, body: Value) -> Value {
-        let reply = self
-            .send(
-                Request::post(path)
-                    .header("content-type", "application/json")
-                    .body(Body::from(body.to_string()))
-                    .expect("request"),
-            )
-            .await;
+        let reply = self.command_as(self.bearer.as_deref(), path, body).await;
         assert!(reply.status.is_success(), "{path}: {reply:?}");
         reply.json()
+    }
+
+    /// A command with `token` (none: without `Authorization`).
+    pub async fn command_as(&self, token: Option<&str>, path: &str, body: Value) -> Reply {
+        let mut request = Request::post(path).header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        self.send(request.body(Body::from(body.to_string())).expect("request"))
+            .await
+    }
+
+    /// A GraphQL POST with `token` (none: without `Authorization`); the reply, whatever
+    /// its status.
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Reply {
+        let mut request = Request::post("/graphql").header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        self.send(
+            request
+                .body(Body::from(
+                    json!({"query": query, "variables": variables}).to_string(),
+                ))
+                .expect("request"),
+        )
+        .await
     }
 
     /// A GraphQL POST; the response body (status 200 asserted).
@@ -148,6 +189,9 @@ impl Platform {
         headers: &[(&str, String)],
     ) -> Value {
         let mut request = Request::post("/graphql").header("content-type", "application/json");
+        if let Some(token) = &self.bearer {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
         for (name, value) in headers {
             request = request.header(*name, value);
         }
