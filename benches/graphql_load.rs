@@ -10,6 +10,9 @@
 //! side by side by the benchmark issue that follows; the target there is >= 3x its
 //! requests/s at no worse p99.
 //!
+//! Then the cost of authentication: both queries alternately on an open listener and on
+//! one with `OMS_AUTH=jwt` (a staff token), three rounds each; target: on/off >= 0.95.
+//!
 //! Run: `cargo bench --bench graphql_load` (OMS_BENCH_REQUESTS=N requests per query).
 
 // A benchmark reports on stdout.
@@ -105,30 +108,7 @@ async fn main() {
     .await;
 
     let share = requests / CLIENTS;
-    let pick = |worker: usize, i: usize, n: usize| (worker * 7_919 + i * 104_729) % n;
-    let by_id = {
-        let ids = ids.clone();
-        measure(CLIENTS, share * CLIENTS, move |worker| {
-            let ids = ids.clone();
-            async move {
-                let mut client = Client::connect(addr).await;
-                let mut latencies = Vec::with_capacity(share);
-                for i in 0..share {
-                    let id = ids[pick(worker, i, ids.len())];
-                    let body = json!({"query": ORDER, "variables": {"id": id}}).to_string();
-                    let started = Instant::now();
-                    let (status, reply) = client.post("/graphql", &body).await;
-                    latencies.push(started.elapsed());
-                    assert!(
-                        status == 200 && reply["data"]["order"]["id"].is_string(),
-                        "{reply}"
-                    );
-                }
-                latencies
-            }
-        })
-        .await
-    };
+    let by_id = order_by_id(addr, None, &ids, share).await;
     let by_id_raw = {
         let (ids, pool) = (ids.clone(), pool.clone());
         measure(CLIENTS, share * CLIENTS, move |worker| {
@@ -160,23 +140,7 @@ async fn main() {
         })
         .await
     };
-    let page = measure(CLIENTS, share * CLIENTS, move |_| async move {
-        let mut client = Client::connect(addr).await;
-        let body = json!({"query": PAGE}).to_string();
-        let mut latencies = Vec::with_capacity(share);
-        for _ in 0..share {
-            let started = Instant::now();
-            let (status, reply) = client.post("/graphql", &body).await;
-            latencies.push(started.elapsed());
-            assert!(
-                status == 200
-                    && reply["data"]["orders"]["edges"].as_array().map(Vec::len) == Some(20),
-                "{reply}"
-            );
-        }
-        latencies
-    })
-    .await;
+    let page = orders_page(addr, None, share).await;
     let page_raw = {
         let pool = pool.clone();
         measure(CLIENTS, share * CLIENTS, move |_| {
@@ -203,5 +167,98 @@ async fn main() {
     println!("  query                 req/s    p50 ms    p99 ms | raw SQL ops/s    p99 ms   ratio");
     report("order(id:)", &by_id, &by_id_raw);
     report("orders(first: 20)", &page, &page_raw);
+
+    // The same queries with authentication on (a staff HS256 token, verified on every
+    // request), on a second listener, alternating with the open one.
+    let secured = support::serve(support::authenticated_app(
+        Role::QueryGraphql,
+        EventLog::new(pool.clone()),
+    ))
+    .await;
+    let token = auth::testing::token(auth::Role::Staff, None);
+    println!("  authentication            off req/s   on req/s   on p99 ms   on/off");
+    for query in ["order(id:)", "orders(first: 20)"] {
+        let mut ratios = Vec::new();
+        for round in 1..=3 {
+            let (off, on) = if query == "order(id:)" {
+                let off = order_by_id(addr, None, &ids, share).await;
+                (off, order_by_id(secured, Some(&token), &ids, share).await)
+            } else {
+                let off = orders_page(addr, None, share).await;
+                (off, orders_page(secured, Some(&token), share).await)
+            };
+            ratios.push(on.per_second / off.per_second);
+            println!(
+                "  {query:<18} {round} {:>12.0} {:>10.0} {:>11.2} {:>8.3}",
+                off.per_second,
+                on.per_second,
+                on.p99.as_secs_f64() * 1e3,
+                on.per_second / off.per_second
+            );
+        }
+        let ratio = support::median(ratios);
+        let verdict = if ratio >= 0.95 { "met" } else { "NOT met" };
+        println!("  {query:<18}   median on/off {ratio:.3} (target >= 0.95: {verdict})");
+    }
     support::stop(pool, server).await;
+}
+
+/// `order(id:)` from every connection, `share` requests each, `token` as bearer if given.
+async fn order_by_id(
+    addr: std::net::SocketAddr,
+    token: Option<&str>,
+    ids: &Arc<Vec<Uuid>>,
+    share: usize,
+) -> Run {
+    let (ids, token) = (ids.clone(), token.map(str::to_owned));
+    measure(CLIENTS, share * CLIENTS, move |worker| {
+        let (ids, token) = (ids.clone(), token.clone());
+        async move {
+            let mut client = Client::connect_as(addr, token.as_deref()).await;
+            let mut latencies = Vec::with_capacity(share);
+            for i in 0..share {
+                let id = ids[pick(worker, i, ids.len())];
+                let body = json!({"query": ORDER, "variables": {"id": id}}).to_string();
+                let started = Instant::now();
+                let (status, reply) = client.post("/graphql", &body).await;
+                latencies.push(started.elapsed());
+                assert!(
+                    status == 200 && reply["data"]["order"]["id"].is_string(),
+                    "{reply}"
+                );
+            }
+            latencies
+        }
+    })
+    .await
+}
+
+/// `orders(first: 20)` from every connection, `share` requests each.
+async fn orders_page(addr: std::net::SocketAddr, token: Option<&str>, share: usize) -> Run {
+    let token = token.map(str::to_owned);
+    measure(CLIENTS, share * CLIENTS, move |_| {
+        let token = token.clone();
+        async move {
+            let mut client = Client::connect_as(addr, token.as_deref()).await;
+            let body = json!({"query": PAGE}).to_string();
+            let mut latencies = Vec::with_capacity(share);
+            for _ in 0..share {
+                let started = Instant::now();
+                let (status, reply) = client.post("/graphql", &body).await;
+                latencies.push(started.elapsed());
+                assert!(
+                    status == 200
+                        && reply["data"]["orders"]["edges"].as_array().map(Vec::len) == Some(20),
+                    "{reply}"
+                );
+            }
+            latencies
+        }
+    })
+    .await
+}
+
+/// The order a worker's `i`-th request reads, spread over `n`.
+fn pick(worker: usize, i: usize, n: usize) -> usize {
+    (worker * 7_919 + i * 104_729) % n
 }

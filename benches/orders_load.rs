@@ -6,6 +6,10 @@
 //! "order" at the same concurrency (what a commit costs here). Target on the 2-core
 //! reference machine: >= 1,500 orders/s at 32 clients.
 //!
+//! Then the cost of authentication: the 32-client load alternately on an open listener
+//! and on one with `OMS_AUTH=jwt` (a customer's token), three rounds; target: on/off
+//! >= 0.95.
+//!
 //! Run: `cargo bench --bench orders_load` (OMS_BENCH_ORDERS=N orders per concurrency level).
 
 // A benchmark reports on stdout.
@@ -15,6 +19,7 @@ mod support;
 
 use std::time::Instant;
 
+use domain::values::CustomerId;
 use event_store::embedded::Durability;
 use event_store::EventLog;
 use oms::cli::Role;
@@ -49,34 +54,8 @@ async fn main() {
     println!("  clients   orders/s    p50 ms    p99 ms | raw PG commits/s   ratio");
     let mut at_32 = 0.0;
     for clients in [1_usize, 8, 32] {
-        let (customer, address) = (customer.clone(), address.clone());
-        let body_for = move |worker: usize, i: usize| {
-            let lines: Vec<Value> = (0..1 + (i % 3))
-                .map(|l| json!({"sku": format!("SKU-{}", (worker * 7 + i * 3 + l) % PRODUCTS), "quantity": 1 + l}))
-                .collect();
-            json!({"customer_id": customer, "shipping_address_id": address, "lines": lines})
-                .to_string()
-        };
         let share = per_level / clients;
-        let orders = {
-            let body_for = body_for.clone();
-            measure(clients, share * clients, move |worker| {
-                let body_for = body_for.clone();
-                async move {
-                    let mut client = Client::connect(addr).await;
-                    let mut latencies = Vec::with_capacity(share);
-                    for i in 0..share {
-                        let body = body_for(worker, i);
-                        let started = Instant::now();
-                        let (status, reply) = client.post("/orders", &body).await;
-                        latencies.push(started.elapsed());
-                        assert_eq!(status, 201, "{reply}");
-                    }
-                    latencies
-                }
-            })
-            .await
-        };
+        let orders = place(addr, None, clients, share, &customer, &address).await;
         let raw = {
             let pool = pool.clone();
             measure(clients, share * clients, move |_| {
@@ -117,5 +96,68 @@ async fn main() {
         "NOT met"
     };
     println!("  target >= {TARGET_AT_32:.0} orders/s at 32 clients: {verdict}");
+
+    // The same load with authentication on (a customer's HS256 token, verified and held
+    // to its customer on every order), against a second listener on the same database,
+    // alternating with the open one so both see the same server state.
+    let secured = support::serve(support::authenticated_app(
+        Role::CommandApi,
+        EventLog::new(pool.clone()),
+    ))
+    .await;
+    let owner = CustomerId::parse(&customer).expect("a customer id");
+    let token = auth::testing::token(auth::Role::Customer, Some(owner));
+    let share = per_level / 32;
+    let mut ratios = Vec::new();
+    println!("  authentication at 32 clients:  off orders/s   on orders/s   on p99 ms   on/off");
+    for round in 1..=3 {
+        let off = place(addr, None, 32, share, &customer, &address).await;
+        let on = place(secured, Some(&token), 32, share, &customer, &address).await;
+        ratios.push(on.per_second / off.per_second);
+        println!(
+            "  round {round} {:>29.0} {:>13.0} {:>11.2} {:>8.3}",
+            off.per_second,
+            on.per_second,
+            on.p99.as_secs_f64() * 1e3,
+            on.per_second / off.per_second
+        );
+    }
+    let ratio = support::median(ratios);
+    let verdict = if ratio >= 0.95 { "met" } else { "NOT met" };
+    println!("  median on/off {ratio:.3} (target >= 0.95: {verdict})");
     support::stop(pool, server).await;
+}
+
+/// `clients` clients placing `share` orders each for `customer` (1 to 3 lines over the
+/// catalog), with `token` as bearer when given.
+async fn place(
+    addr: std::net::SocketAddr,
+    token: Option<&str>,
+    clients: usize,
+    share: usize,
+    customer: &str,
+    address: &str,
+) -> support::Run {
+    let (customer, address) = (customer.to_owned(), address.to_owned());
+    let token = token.map(str::to_owned);
+    measure(clients, share * clients, move |worker| {
+        let (customer, address, token) = (customer.clone(), address.clone(), token.clone());
+        async move {
+            let mut client = Client::connect_as(addr, token.as_deref()).await;
+            let mut latencies = Vec::with_capacity(share);
+            for i in 0..share {
+                let lines: Vec<Value> = (0..1 + (i % 3))
+                    .map(|l| json!({"sku": format!("SKU-{}", (worker * 7 + i * 3 + l) % PRODUCTS), "quantity": 1 + l}))
+                    .collect();
+                let body = json!({"customer_id": customer, "shipping_address_id": address, "lines": lines})
+                    .to_string();
+                let started = Instant::now();
+                let (status, reply) = client.post("/orders", &body).await;
+                latencies.push(started.elapsed());
+                assert_eq!(status, 201, "{reply}");
+            }
+            latencies
+        }
+    })
+    .await
 }

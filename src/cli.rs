@@ -37,6 +37,43 @@ pub enum Command {
     /// Inspect the projections.
     #[command(subcommand)]
     Projections(ProjectionsCommand),
+    /// Print a signed JWT for development (key: OMS_JWT_SECRET or OMS_JWT_PRIVATE_KEY_FILE).
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The token's role.
+    #[arg(long, value_enum)]
+    pub role: TokenRole,
+    /// The customer a customer token acts as (`oms.customer_id`); without it, the
+    /// customer derived from the token's issuer and subject.
+    #[arg(long)]
+    pub customer: Option<domain::values::CustomerId>,
+    /// The token's subject (`sub`); `dev-<role>` when omitted.
+    #[arg(long)]
+    pub sub: Option<String>,
+    /// How long the token is valid, like `1h`, `30m`, `7d`.
+    #[arg(long, default_value = "1h")]
+    pub ttl: humantime::Duration,
+}
+
+/// The roles a token can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenRole {
+    Admin,
+    Staff,
+    Customer,
+}
+
+impl From<TokenRole> for auth::Role {
+    fn from(role: TokenRole) -> Self {
+        match role {
+            TokenRole::Admin => Self::Admin,
+            TokenRole::Staff => Self::Staff,
+            TokenRole::Customer => Self::Customer,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,8 +103,8 @@ pub struct ServeArgs {
     /// Listen address.
     #[arg(long, env = "OMS_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
-    /// Browser origins besides the service's own that may open /graphql/ws
-    /// (comma-separated, like `https://shop.example`).
+    /// Browser origins besides the service's own that may call the command routes and
+    /// GraphQL, and open /graphql/ws (comma-separated, like `https://shop.example`).
     #[arg(long, env = "OMS_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 }

@@ -1,17 +1,19 @@
 //! The `oms` binary's wiring: command line, database, HTTP serving, operational routes.
 //!
-//! The platform's parts live in the member crates (`domain`, `event-store`,
+//! The platform's parts live in the member crates (`domain`, `event-store`, `auth`,
 //! `command-api`, `projections`, `query-graphql`); this package only connects them.
 //!
 //! # Layout
 //!
 //! - [`cli`]: the command line of CONTRACT.
 //! - [`database`]: `DATABASE_URL` or the embedded PostgreSQL.
-//! - [`serve`]: `oms serve` (roles, graceful shutdown) and [`ops`], the routes every role serves.
+//! - [`serve`]: `oms serve` (roles, authentication, graceful shutdown), [`ops`], the routes
+//!   every role serves, and [`browsers`]: CORS and the origins allowed.
 //! - [`tail`]: `oms events tail`; [`status`]: `oms projections status`;
-//!   [`rebuild`]: `oms projections rebuild`.
+//!   [`rebuild`]: `oms projections rebuild`; [`token`]: `oms token`.
 //! - [`logging`]: tracing set-up.
 
+pub mod browsers;
 pub mod cli;
 pub mod database;
 pub mod http;
@@ -21,3 +23,4 @@ pub mod rebuild;
 pub mod serve;
 pub mod status;
 pub mod tail;
+pub mod token;

@@ -30,12 +30,18 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Neither needs the database; serve's settings are checked before it starts one.
+    let auth = match &cli.command {
+        Command::Token(args) => return oms::token::print(args, &mut std::io::stdout()),
+        Command::Serve(args) => Some(serve::authenticator(args).await?),
+        _ => None,
+    };
     let db = Database::open(&cli.database).await?;
     let log = event_store::EventLog::new(db.pool.clone());
     let result = match cli.command {
         Command::Serve(args) => {
             let requests = event_store::EventLog::new(db.requests.clone());
-            serve::serve(log, requests, &args).await
+            serve::serve(log, requests, &args, auth.unwrap_or_default()).await
         }
         Command::Migrate => event_store::migrate(&db.pool)
             .await
@@ -47,6 +53,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Projections(ProjectionsCommand::Status { json }) => {
             oms::status::print(&log, json, &mut std::io::stdout()).await
         }
+        Command::Token(_) => Ok(()),
         Command::Events(EventsCommand::Tail(args)) => {
             let mut stdout = std::io::BufWriter::new(std::io::stdout());
             tail::tail(&log, args, &mut stdout, serve::shutdown_signal()).await

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use auth::{AuthSettings, Authenticator};
 use axum::Router;
 use domain::clock::{SharedClock, SystemClock};
 use event_store::EventLog;
@@ -14,16 +15,30 @@ use tokio::sync::watch;
 use crate::cli::{Role, ServeArgs};
 use crate::ops::{self, OpsState};
 
-/// The HTTP application of a role, with GraphQL's default options (see [`app_with`]).
-pub fn app(role: Role, log: EventLog) -> Router {
-    app_with(role, log, query_graphql::Options::default())
+/// How the HTTP services meet their callers: authentication, the browser origins
+/// allowed besides their own, and the process's shutdown (closes sockets).
+#[derive(Debug, Clone, Default)]
+pub struct Front {
+    pub auth: Authenticator,
+    pub allowed_origins: Vec<String>,
+    pub shutdown: Option<watch::Receiver<bool>>,
 }
 
-/// The HTTP application of a role. Every role serves the operational routes; `all` and
-/// `command-api` serve the command routes; `all` and `query-graphql` serve GraphQL at
-/// `/graphql` and `/graphql/ws` with `graphql` options. Unknown routes are a problem+json
-/// 404.
-pub fn app_with(role: Role, log: EventLog, graphql: query_graphql::Options) -> Router {
+/// The HTTP application of a role, open (authentication off), for its own origin only.
+pub fn app(role: Role, log: EventLog) -> Router {
+    app_with(role, log, Front::default())
+}
+
+/// The HTTP application of a role. Every role serves the operational routes (always
+/// open); `all` and `command-api` serve the command routes; `all` and `query-graphql`
+/// serve GraphQL at `/graphql` and `/graphql/ws`; both with `front`'s authentication and
+/// CORS. Unknown routes are a problem+json 404.
+pub fn app_with(role: Role, log: EventLog, front: Front) -> Router {
+    let Front {
+        auth,
+        allowed_origins,
+        shutdown,
+    } = front;
     let mut app = ops::router(OpsState {
         log: log.clone(),
         started: Instant::now(),
@@ -31,15 +46,33 @@ pub fn app_with(role: Role, log: EventLog, graphql: query_graphql::Options) -> R
     });
     if matches!(role, Role::All | Role::CommandApi) {
         let clock: SharedClock = Arc::new(SystemClock);
-        app = app.merge(command_api::router(command_api::AppState::new(
-            log.clone(),
-            clock,
-        )));
+        let state = command_api::AppState::new(log.clone(), clock).authenticated_by(auth.clone());
+        let commands = crate::browsers::guarded(command_api::router(state), &allowed_origins);
+        app = app.merge(commands);
     }
     if matches!(role, Role::All | Role::QueryGraphql) {
-        app = app.merge(query_graphql::router_with(log, graphql));
+        let graphql = query_graphql::Options {
+            auth,
+            allowed_origins: allowed_origins.clone(),
+            shutdown,
+        };
+        let graphql = query_graphql::router_with(log, graphql);
+        app = app.merge(crate::browsers::guarded(graphql, &allowed_origins));
     }
     app.fallback(command_api::not_found)
+}
+
+/// The authentication of `oms serve` on `args.http_addr`, from `OMS_AUTH` and
+/// `OMS_JWT_*`: refuses an unset `OMS_AUTH` on a non-loopback address, and a missing or
+/// ambiguous key.
+pub async fn authenticator(args: &ServeArgs) -> anyhow::Result<Authenticator> {
+    let settings = AuthSettings::from_env()?;
+    let auth = settings.authenticator(args.http_addr).await?;
+    tracing::info!(
+        auth = if auth.is_on() { "jwt" } else { "off" },
+        "authentication"
+    );
+    Ok(auth)
 }
 
 /// Every read model and the order-fulfillment process manager, as roles `all` and
@@ -50,9 +83,14 @@ pub fn projectors(log: &EventLog) -> Runtime {
     Runtime::new(log.clone(), all, RuntimeOptions::default())
 }
 
-/// Serves `args.role`: request paths (commands, GraphQL, ops) on `requests`, background
-/// work (migrations, projectors) on `log`; both are the same database.
-pub async fn serve(log: EventLog, requests: EventLog, args: &ServeArgs) -> anyhow::Result<()> {
+/// Serves `args.role` with `auth`: request paths (commands, GraphQL, ops) on `requests`,
+/// background work (migrations, projectors) on `log`; both are the same database.
+pub async fn serve(
+    log: EventLog,
+    requests: EventLog,
+    args: &ServeArgs,
+    auth: Authenticator,
+) -> anyhow::Result<()> {
     migrate_or_keep_trying(&log).await?;
     let listener = TcpListener::bind(args.http_addr)
         .await
@@ -62,7 +100,8 @@ pub async fn serve(log: EventLog, requests: EventLog, args: &ServeArgs) -> anyho
     let (stop, stopped) = watch::channel(false);
     let projectors = matches!(args.role, Role::All | Role::Projector)
         .then(|| projectors(&log).spawn_stopped_by(stop.clone()));
-    let graphql = query_graphql::Options {
+    let front = Front {
+        auth,
         allowed_origins: args.allowed_origins.clone(),
         shutdown: Some(stopped),
     };
@@ -70,7 +109,7 @@ pub async fn serve(log: EventLog, requests: EventLog, args: &ServeArgs) -> anyho
         shutdown_signal().await;
         let _ = stop.send(true);
     };
-    let app = app_with(args.role, requests, graphql);
+    let app = app_with(args.role, requests, front);
     crate::http::run(listener, app, shutdown, &crate::http::HttpLimits::default()).await?;
     if let Some(projectors) = projectors {
         // Each finishes or rolls back its batch in flight and releases its lock.

@@ -80,20 +80,31 @@ pub async fn stop(pool: PgPool, server: EmbeddedPostgres) {
 /// A minimal keep-alive HTTP/1.1 client for one connection.
 pub struct Client {
     stream: BufReader<TcpStream>,
+    /// `Authorization: Bearer …` sent with every request, when set.
+    authorization: String,
 }
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Self {
+        Self::connect_as(addr, None).await
+    }
+
+    /// A client sending `token` as its bearer token (none: no `Authorization`).
+    pub async fn connect_as(addr: SocketAddr, token: Option<&str>) -> Self {
         let stream = TcpStream::connect(addr).await.expect("connecting");
         stream.set_nodelay(true).expect("nodelay");
         Self {
             stream: BufReader::new(stream),
+            authorization: token
+                .map(|t| format!("Authorization: Bearer {t}\r\n"))
+                .unwrap_or_default(),
         }
     }
 
     pub async fn post(&mut self, path: &str, body: &str) -> (u16, Value) {
         let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST {path} HTTP/1.1\r\nHost: bench\r\n{}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.authorization,
             body.len()
         );
         self.stream
@@ -163,4 +174,20 @@ where
         p50: percentile(&latencies, 0.5),
         p99: percentile(&latencies, 0.99),
     }
+}
+
+/// The app of `role` on `log` with authentication on (HS256, the test tokens of
+/// `auth::testing`), as `OMS_AUTH=jwt` serves it.
+pub fn authenticated_app(role: oms::cli::Role, log: event_store::EventLog) -> axum::Router {
+    let front = oms::serve::Front {
+        auth: auth::testing::authenticator(),
+        ..oms::serve::Front::default()
+    };
+    oms::serve::app_with(role, log, front)
+}
+
+/// The median of `ratios`.
+pub fn median(mut ratios: Vec<f64>) -> f64 {
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
 }

@@ -14,8 +14,22 @@ use std::time::Duration;
 /// `oms` with a clean environment: JSON logs, no DATABASE_URL unless a test sets one.
 pub fn oms(data_dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_oms"));
+    command.env_remove("DATABASE_URL");
+    for auth in [
+        "OMS_AUTH",
+        "OMS_JWT_SECRET",
+        "OMS_JWT_PUBLIC_KEY_FILE",
+        "OMS_JWT_PRIVATE_KEY_FILE",
+        "OMS_JWKS_URL",
+        "OMS_JWT_ISSUER",
+        "OMS_JWT_AUDIENCE",
+        "OMS_JWT_ROLES_CLAIM",
+        "OMS_ALLOWED_ORIGINS",
+        "OMS_HTTP_ADDR",
+    ] {
+        command.env_remove(auth);
+    }
     command
-        .env_remove("DATABASE_URL")
         .env("OMS_DATA_DIR", data_dir)
         .env("OMS_LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
@@ -120,15 +134,30 @@ impl Drop for Server {
 
 /// A minimal HTTP/1.1 GET: (status, body).
 pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let (status, _, body) = http(addr, "GET", path, &[], "");
+    (status, body)
+}
+
+/// A minimal HTTP/1.1 request: (status, the head's text, body).
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connecting");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-    )
-    .expect("writing request");
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    write!(stream, "{head}\r\n{body}").expect("writing request");
     let mut response = String::new();
     stream
         .read_to_string(&mut response)
@@ -138,11 +167,11 @@ pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("not an HTTP response: {response}"));
-    let body = response
+    let (head, body) = response
         .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
+        .map(|(h, b)| (h.to_owned(), b.to_owned()))
         .unwrap_or_default();
-    (status, body)
+    (status, head, body)
 }
 
 /// The pid of the live postmaster of the embedded cluster in `data_dir`, if any.
