@@ -41,7 +41,7 @@ use event_store::{aggregates, AggregateStore, EventLog, Loaded};
 use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::PgConnection;
 
 use crate::decode::{Envelope, Event};
@@ -467,14 +467,15 @@ where
     }
 }
 
-/// A follow-up event's metadata: the trigger's correlation, and the trigger as cause.
+/// A follow-up event's metadata: the trigger's correlation, the trigger as cause, and
+/// the platform itself as actor.
 fn metadata(cause: &Envelope) -> Value {
     let causation = format!("event:{}", cause.position);
     let correlation = cause
         .correlation_id
         .clone()
         .unwrap_or_else(|| causation.clone());
-    json!({ "correlation_id": correlation, "causation_id": causation })
+    event_store::event::metadata(&correlation, &causation, event_store::event::system_actor())
 }
 
 fn parse_id<T: std::str::FromStr>(id: &str) -> anyhow::Result<T>
