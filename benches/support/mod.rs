@@ -186,8 +186,36 @@ pub fn authenticated_app(role: oms::cli::Role, log: event_store::EventLog) -> ax
     oms::serve::app_with(role, log, front)
 }
 
-/// The median of `ratios`.
-pub fn median(mut ratios: Vec<f64>) -> f64 {
+/// The share of throughput authentication may cost: on/off at least this.
+pub const AUTH_TARGET: f64 = 0.95;
+
+/// Runs `load(secured)` alternately open (`false`) and with authentication (`true`), three
+/// rounds so both see the same server state, printing each round and the median on/off
+/// throughput ratio against [`AUTH_TARGET`].
+pub async fn authentication_cost<F, Fut>(label: &str, mut load: F)
+where
+    F: FnMut(bool) -> Fut,
+    Fut: std::future::Future<Output = Run>,
+{
+    let mut ratios = Vec::new();
+    for round in 1..=3 {
+        let off = load(false).await;
+        let on = load(true).await;
+        let ratio = on.per_second / off.per_second;
+        ratios.push(ratio);
+        println!(
+            "  {label:<18} round {round}: off {:>7.0}/s  on {:>7.0}/s  on p99 {:>6.2} ms  on/off {ratio:.3}",
+            off.per_second,
+            on.per_second,
+            on.p99.as_secs_f64() * 1e3,
+        );
+    }
     ratios.sort_by(f64::total_cmp);
-    ratios[ratios.len() / 2]
+    let median = ratios[ratios.len() / 2];
+    let verdict = if median >= AUTH_TARGET {
+        "met"
+    } else {
+        "NOT met"
+    };
+    println!("  {label:<18} median on/off {median:.3} (target >= {AUTH_TARGET}: {verdict})");
 }

@@ -54,7 +54,18 @@ async fn the_document_covers_every_route_and_problem() {
             operation["responses"][success]["headers"]["ETag"].is_object(),
             "{path}"
         );
-        for status in ["400", "413", "415", "422", "503"] {
+        assert_eq!(
+            operation["security"],
+            serde_json::json!([{"bearer": []}]),
+            "{path} needs a bearer token"
+        );
+        assert!(
+            operation["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("Roles: admin")),
+            "{path} names its roles"
+        );
+        for status in ["400", "401", "403", "413", "415", "422", "503"] {
             let problem = &operation["responses"][status]["content"]["application/problem+json"]
                 ["schema"]["$ref"];
             assert_eq!(problem, "#/components/schemas/Problem", "{path} {status}");
@@ -70,6 +81,15 @@ async fn the_document_covers_every_route_and_problem() {
             "{path}"
         );
     }
+    let bearer = &doc["components"]["securitySchemes"]["bearer"];
+    assert_eq!(
+        (
+            bearer["type"].as_str(),
+            bearer["scheme"].as_str(),
+            bearer["bearerFormat"].as_str()
+        ),
+        (Some("http"), Some("bearer"), Some("JWT"))
+    );
     let catalogue = doc["components"]["schemas"]["Problem"]["description"]
         .as_str()
         .expect("problem catalogue");

@@ -12,13 +12,8 @@ use auth::Role;
 use domain::values::CustomerId;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use support::{codes, Platform};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use support::{codes, open_socket, Platform, Socket};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Ada's and Bob's customers, each with an order; Ada's is paid, so it has a shipment.
 struct Shop {
@@ -231,28 +226,6 @@ async fn missing_and_invalid_tokens_are_unauthenticated() {
     }
 }
 
-async fn serve(platform: &Platform) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = platform.app.clone();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("ws://{addr}/graphql/ws")
-}
-
-async fn open_socket(url: &str) -> Socket {
-    let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect")
-        .0
-}
-
 async fn send(socket: &mut Socket, message: Value) {
     socket
         .send(Message::text(message.to_string()))
@@ -303,7 +276,7 @@ const UPDATED: &str = "subscription($id: ID) { orderUpdated(id: $id) { id custom
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sockets_need_a_valid_token_and_deliver_only_readable_orders() {
     let shop = Shop::open().await;
-    let url = serve(&shop.platform).await;
+    let url = shop.platform.listen().await;
 
     for token in [None, Some(testing::expired()), Some(testing::alg_none())] {
         let (_, answer) = init(&url, token.as_deref()).await;
@@ -374,7 +347,7 @@ async fn sockets_need_a_valid_token_and_deliver_only_readable_orders() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscription_ends_when_its_token_expires() {
     let platform = Platform::start_authenticated().await;
-    let url = serve(&platform).await;
+    let url = platform.listen().await;
     let token = testing::expiring_in(2, Role::Staff, None);
     let (mut socket, answer) = init(&url, Some(&token)).await;
     assert_eq!(answer.expect("acknowledged")["type"], "connection_ack");

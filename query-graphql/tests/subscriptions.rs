@@ -8,40 +8,12 @@ use futures_util::{SinkExt, StreamExt};
 use query_graphql::hub::Hub;
 use query_graphql::subscription::TooSlow;
 use serde_json::{json, Value};
-use support::{codes, Platform};
-use tokio::net::TcpStream;
+use support::{codes, open_socket, Platform, Socket};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-async fn serve(platform: &Platform) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = platform.app.clone();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("ws://{addr}/graphql/ws")
-}
 
 async fn connect(url: &str) -> Socket {
-    let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut socket, response) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
-    assert_eq!(
-        response
-            .headers()
-            .get("sec-websocket-protocol")
-            .and_then(|v| v.to_str().ok()),
-        Some("graphql-transport-ws")
-    );
+    let mut socket = open_socket(url).await;
     send(&mut socket, json!({"type": "connection_init"})).await;
     assert_eq!(receive(&mut socket).await["type"], "connection_ack");
     socket
@@ -91,7 +63,7 @@ const UPDATED: &str = "subscription($id: ID) { orderUpdated(id: $id) { id status
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn subscribers_receive_the_new_view_of_the_orders_they_follow() {
     let platform = Platform::start().await;
-    let url = serve(&platform).await;
+    let url = platform.listen().await;
     platform.product("A", "Apple", "1.00", 100).await;
     let ada = platform.customer("Ada", "ada@example.com").await;
     let (order, position) = platform.order(&ada, &[("A", 2)]).await;
@@ -210,9 +182,10 @@ async fn a_subscriber_that_falls_behind_is_dropped_and_the_others_go_on() {
     );
     let subscription = "subscription { orderUpdated { id } }";
     let too_slow = TooSlow::default();
-    let mut slow =
-        schema.execute_stream(async_graphql::Request::new(subscription).data(too_slow.clone()));
-    let mut fast = schema.execute_stream(async_graphql::Request::new(subscription));
+    // Executed on the schema directly: the caller is given as the HTTP layer would.
+    let request = || async_graphql::Request::new(subscription).data(auth::Caller::open());
+    let mut slow = schema.execute_stream(request().data(too_slow.clone()));
+    let mut fast = schema.execute_stream(request());
     // Both subscribe now (nothing to receive yet).
     assert!(
         tokio::time::timeout(Duration::from_millis(300), slow.next())

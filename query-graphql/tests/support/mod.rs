@@ -14,7 +14,32 @@ use event_store::testing::TestDatabase;
 use event_store::EventLog;
 use projections::runtime::{Running, Runtime, RuntimeOptions};
 use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tower::ServiceExt;
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A socket to `url` speaking graphql-transport-ws (nothing sent yet).
+pub async fn open_socket(url: &str) -> Socket {
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (socket, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect");
+    assert_eq!(
+        response
+            .headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some("graphql-transport-ws")
+    );
+    socket
+}
 
 pub struct Platform {
     pub db: TestDatabase,
@@ -108,6 +133,17 @@ impl Platform {
             projectors: None,
             bearer,
         }
+    }
+
+    /// Serves the platform's routes on a loopback port: the `/graphql/ws` URL.
+    pub async fn listen(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = self.app.clone();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("ws://{addr}/graphql/ws")
     }
 
     pub fn start_projectors(&mut self) {
