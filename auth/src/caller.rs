@@ -82,11 +82,6 @@ impl Caller {
         }
     }
 
-    /// May act on or read `customer`'s aggregates as that customer.
-    pub fn is_customer(&self, customer: CustomerId) -> bool {
-        self.own_customer() == Some(customer)
-    }
-
     /// The event metadata entry naming this caller (`actor`).
     pub fn actor(&self) -> Value {
         let roles: Vec<&str> = self.roles.iter().map(|r| r.as_str()).collect();
