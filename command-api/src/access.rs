@@ -32,18 +32,20 @@ pub(crate) struct Authorized {
 }
 
 impl Access {
-    /// What `caller` may do on a route of this access: `None`, nothing.
-    pub(crate) fn admit(self, caller: &Caller) -> Option<Authorized> {
+    /// `caller` admitted to a route of this access, held to its own customer where the
+    /// route admits it only as a customer; `Err` hands the refused caller back.
+    pub(crate) fn admit(self, caller: Caller) -> Result<Authorized, Caller> {
         let staff = caller.has(Role::Staff) && matches!(self, Self::Staff | Self::StaffOrOwner);
         let only_customer = if caller.has(Role::Admin) || staff {
             None
-        } else if matches!(self, Self::Owner | Self::StaffOrOwner) {
-            Some(caller.own_customer()?)
+        } else if let (Self::Owner | Self::StaffOrOwner, Some(own)) = (self, caller.own_customer())
+        {
+            Some(own)
         } else {
-            return None;
+            return Err(caller);
         };
-        Some(Authorized {
-            caller: caller.clone(),
+        Ok(Authorized {
+            caller,
             only_customer,
         })
     }
@@ -69,12 +71,12 @@ pub(crate) async fn authorize(
         Ok(caller) => caller,
         Err(refusal) => return ApiError::Unauthorized(refusal).into_response(),
     };
-    match access.admit(&caller) {
-        Some(authorized) => {
+    match access.admit(caller) {
+        Ok(authorized) => {
             request.extensions_mut().insert(authorized);
             next.run(request).await
         }
-        None => ApiError::Forbidden(format!(
+        Err(caller) => ApiError::Forbidden(format!(
             "the token's roles ({}) do not allow this command",
             roles(&caller)
         ))
@@ -167,7 +169,7 @@ mod tests {
     #[test]
     fn admin_reaches_every_route_unrestricted() {
         for access in [Access::Staff, Access::Owner, Access::StaffOrOwner] {
-            let admitted = access.admit(&caller(&[Role::Admin])).expect("admitted");
+            let admitted = access.admit(caller(&[Role::Admin])).expect("admitted");
             assert_eq!(admitted.only_customer, None);
         }
     }
@@ -175,17 +177,23 @@ mod tests {
     #[test]
     fn staff_and_customers_reach_their_routes_only() {
         let staff = caller(&[Role::Staff]);
-        assert!(Access::Owner.admit(&staff).is_none());
+        assert!(Access::Owner.admit(staff.clone()).is_err());
         assert_eq!(
-            Access::StaffOrOwner.admit(&staff).map(|a| a.only_customer),
+            Access::StaffOrOwner
+                .admit(staff)
+                .ok()
+                .map(|a| a.only_customer),
             Some(None)
         );
         let customer = caller(&[Role::Customer]);
-        assert!(Access::Staff.admit(&customer).is_none());
+        assert!(Access::Staff.admit(customer.clone()).is_err());
         assert_eq!(
-            Access::Owner.admit(&customer).map(|a| a.only_customer),
+            Access::Owner
+                .admit(customer.clone())
+                .ok()
+                .map(|a| a.only_customer),
             Some(customer.customer)
         );
-        assert!(Access::Owner.admit(&caller(&[])).is_none());
+        assert!(Access::Owner.admit(caller(&[])).is_err());
     }
 }

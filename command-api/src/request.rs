@@ -95,7 +95,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CommandRequest<T> {
 
 impl<T: DeserializeOwned> CommandRequest<T> {
     async fn read(request: Request) -> Result<Self, ApiError> {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
         // Every command route is behind `access::authorize`; a request without its
         // admission is refused rather than run unchecked.
         let Authorized {
@@ -103,8 +103,7 @@ impl<T: DeserializeOwned> CommandRequest<T> {
             only_customer,
         } = parts
             .extensions
-            .get::<Authorized>()
-            .cloned()
+            .remove::<Authorized>()
             .ok_or_else(|| ApiError::Forbidden("the request was not authorized".into()))?;
         let headers = &parts.headers;
         let idempotency_key = idempotency_key(headers)?.map(|key| IdempotencyKey {

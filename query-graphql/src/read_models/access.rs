@@ -199,7 +199,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn any_role(&self, what: &str) -> Result<(), Error> {
+    /// `FORBIDDEN` for a caller without any OMS role.
+    pub fn any_role(&self, what: &str) -> Result<(), Error> {
         match self.scope {
             Scope::Nothing => Err(self.scope.refuse(what)),
             _ => Ok(()),
