@@ -37,8 +37,37 @@ pub enum Command {
     /// Inspect the projections.
     #[command(subcommand)]
     Projections(ProjectionsCommand),
+    /// Fill the database with demo data through the command API (deterministic per seed).
+    Seed(SeedArgs),
     /// Print a signed JWT for development (key: OMS_JWT_SECRET or OMS_JWT_PRIVATE_KEY_FILE).
     Token(TokenArgs),
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct SeedArgs {
+    /// Customers to register (each with one to three addresses).
+    #[arg(long, default_value_t = 200)]
+    pub customers: usize,
+    /// Products to define (about one in twenty sold out).
+    #[arg(long, default_value_t = 100)]
+    pub products: usize,
+    /// Orders to place, spread over every status.
+    #[arg(long, default_value_t = 2_000)]
+    pub orders: usize,
+    /// The same seed gives the same data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+impl From<SeedArgs> for crate::seed::plan::Sizes {
+    fn from(args: SeedArgs) -> Self {
+        Self {
+            customers: args.customers,
+            products: args.products,
+            orders: args.orders,
+            seed: args.seed,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ pub struct Database {
     pub pool: PgPool,
     /// Request paths: commands and GraphQL, with statement and lock timeouts.
     pub requests: PgPool,
+    options: PgConnectOptions,
     embedded: Option<EmbeddedPostgres>,
 }
 
@@ -52,13 +53,26 @@ impl Database {
         let pool = event_store::pool_options()
             .max_connections(16)
             .connect_lazy_with(event_store::session_limits(options.clone()));
-        let requests =
-            event_store::pool_options().connect_lazy_with(event_store::request_limits(options));
+        let requests = event_store::pool_options()
+            .connect_lazy_with(event_store::request_limits(options.clone()));
         Ok(Self {
             pool,
             requests,
+            options,
             embedded,
         })
+    }
+
+    /// A pool for bulk loads (`oms seed`) whose commits do not wait for the disk
+    /// (`synchronous_commit = off`): a crash may lose the last moments of the load, never
+    /// a transaction's consistency. Everything else commits durably.
+    pub fn bulk(&self) -> PgPool {
+        event_store::pool_options()
+            .max_connections(40)
+            .connect_lazy_with(
+                event_store::session_limits(self.options.clone())
+                    .options([("synchronous_commit", "off")]),
+            )
     }
 
     /// Closes the pool and stops the embedded server if this process started it.

@@ -9,8 +9,11 @@
 //! - [`database`]: `DATABASE_URL` or the embedded PostgreSQL.
 //! - [`serve`]: `oms serve` (roles, authentication, graceful shutdown), [`ops`], the routes
 //!   every role serves, and [`browsers`]: CORS and the origins allowed.
+//! - [`observe`]: request ids, trace context, the access log and HTTP metrics of every
+//!   request; [`metrics`]: the process's recorder behind `/metrics`.
 //! - [`tail`]: `oms events tail`; [`status`]: `oms projections status`;
-//!   [`rebuild`]: `oms projections rebuild`; [`token`]: `oms token`.
+//!   [`rebuild`]: `oms projections rebuild`; [`token`]: `oms token`; [`seed`]: `oms seed`;
+//!   [`progress`]: their progress bars.
 //! - [`logging`]: tracing set-up.
 
 pub mod browsers;
@@ -18,8 +21,12 @@ pub mod cli;
 pub mod database;
 pub mod http;
 pub mod logging;
+pub mod metrics;
+pub mod observe;
 pub mod ops;
+pub mod progress;
 pub mod rebuild;
+pub mod seed;
 pub mod serve;
 pub mod status;
 pub mod tail;

@@ -53,6 +53,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Projections(ProjectionsCommand::Status { json }) => {
             oms::status::print(&log, json, &mut std::io::stdout()).await
         }
+        Command::Seed(args) => {
+            let bulk = event_store::EventLog::new(db.bulk());
+            let seeded = oms::seed::seed(&bulk, args.into()).await;
+            bulk.pool().close().await;
+            seeded
+        }
         Command::Token(_) => Ok(()),
         Command::Events(EventsCommand::Tail(args)) => {
             let mut stdout = std::io::BufWriter::new(std::io::stdout());

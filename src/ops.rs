@@ -86,7 +86,9 @@ async fn failed_projections(log: &EventLog) -> Result<Vec<String>, sqlx::Error> 
         .await
 }
 
-/// Prometheus text exposition.
+/// Prometheus text exposition: readings taken now (database pool, log head, each
+/// projection's position, lag and state, from the checkpoints any process may own), then
+/// everything the recorder counted ([`crate::metrics`]).
 async fn metrics(State(state): State<OpsState>) -> Response {
     let mut out = String::new();
     let mut gauge = |name: &str, help: &str, samples: &[(&str, f64)]| {
@@ -170,6 +172,7 @@ async fn metrics(State(state): State<OpsState>) -> Response {
             &borrowed(&states),
         );
     }
+    out.push_str(&crate::metrics::render());
     (
         [(
             header::CONTENT_TYPE,

@@ -59,7 +59,9 @@ pub fn app_with(role: Role, log: EventLog, front: Front) -> Router {
         let graphql = query_graphql::router_with(log, graphql);
         app = app.merge(crate::browsers::guarded(graphql, &allowed_origins));
     }
-    app.fallback(command_api::not_found)
+    crate::metrics::install();
+    let app = crate::observe::routes(app).fallback(command_api::not_found);
+    crate::observe::requests(app)
 }
 
 /// The authentication of `oms serve` on `args.http_addr`, from `OMS_AUTH` and
@@ -91,6 +93,8 @@ pub async fn serve(
     args: &ServeArgs,
     auth: Authenticator,
 ) -> anyhow::Result<()> {
+    crate::metrics::install();
+    crate::metrics::spawn_upkeep();
     migrate_or_keep_trying(&log).await?;
     let listener = TcpListener::bind(args.http_addr)
         .await

@@ -283,6 +283,10 @@ impl ApiError {
     }
 }
 
+/// Set on every refusal's response: the problem's slug (what metrics count it as).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused(pub &'static str);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let problem = self.problem();
@@ -312,6 +316,7 @@ impl IntoResponse for ApiError {
             body.to_string(),
         )
             .into_response();
+        response.extensions_mut().insert(Refused(problem.slug));
         if let Self::Unauthorized(refusal) = &self {
             response
                 .headers_mut()

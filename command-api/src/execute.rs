@@ -269,8 +269,8 @@ impl AppState {
                 .handle(command.clone(), *services, &sink)
                 .await
                 .map_err(|e| ApiError::domain(&e))?;
-            let request = ctx.request_id.to_string();
-            let metadata = event_store::event::metadata(&request, &request, ctx.caller.actor());
+            let request = &ctx.request_id;
+            let metadata = event_store::event::metadata(request, request, ctx.caller.actor());
             let events = aggregates::serialize::<A>(id, version, sink.collect().await, &metadata)
                 .map_err(|e| ApiError::Internal(e.into()))?;
             let new_version = version + i64::try_from(events.len()).unwrap_or(i64::MAX);

@@ -17,12 +17,14 @@
 //!   a customer's command meets on its aggregate.
 //! - `records`: idempotency records and email claims, written with the events.
 //! - [`error`]: [`ApiError`](error::ApiError), the one boundary error, and the problem table.
+//! - [`metrics`]: commands by type and outcome, and how long they take.
 //! - `openapi`: `GET /openapi.json`, generated from the handlers, the route table and the
 //!   problem table.
 
 mod access;
 pub mod error;
 mod execute;
+pub mod metrics;
 mod openapi;
 mod records;
 pub mod request;
@@ -51,7 +53,8 @@ pub fn router(state: AppState) -> Router {
         .fold(Router::new(), |router, route| {
             let guard =
                 middleware::from_fn_with_state((state.clone(), route.access), access::authorize);
-            router.route(route.path, route.handler.layer(guard))
+            let measured = middleware::from_fn_with_state(route.command, metrics::measure);
+            router.route(route.path, route.handler.layer(guard).layer(measured))
         })
         .route("/openapi.json", get(openapi::document))
         .method_not_allowed_fallback(method_not_allowed)

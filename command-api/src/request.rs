@@ -38,9 +38,14 @@ pub struct CommandContext {
     pub if_match: Option<IfMatch>,
     /// Method, path and body: a repeat with the same key must match this exactly.
     pub fingerprint: Value,
-    /// Correlates every event this request causes.
-    pub request_id: Uuid,
+    /// Correlates every event this request causes: the request's [`RequestId`], else new.
+    pub request_id: String,
 }
+
+/// The id of the HTTP request, set by the server in front (from `X-Request-Id`); the
+/// events a command causes carry it as their `correlation_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
 
 /// The version a client expects, as sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,7 +154,10 @@ impl<T: DeserializeOwned> CommandRequest<T> {
                 idempotency_key,
                 if_match,
                 fingerprint,
-                request_id: Uuid::new_v4(),
+                request_id: parts
+                    .extensions
+                    .get::<RequestId>()
+                    .map_or_else(|| Uuid::new_v4().to_string(), |id| id.0.clone()),
             },
         })
     }

@@ -132,6 +132,7 @@ impl EventLog {
         let appended = insert_events(&mut tx, events, offset).await?;
         let extra = after(&mut tx, &appended).await?;
         tx.commit().await.map_err(AppendError::from)?;
+        crate::metrics::appended(events);
         if !appended.positions.is_empty() {
             self.announcer.poke();
         }
@@ -144,14 +145,17 @@ impl EventLog {
     /// other writes own the transaction (a process manager's checkpoint). The insert must
     /// be the transaction's first write, for the same reason as in
     /// [`EventLog::append_then`]; after the commit the caller calls [`EventLog::announce`].
-    /// A conflict aborts the transaction.
+    /// A conflict aborts the transaction. The events count as appended here: a caller's
+    /// transaction that rolls back after this and is retried counts them again.
     pub async fn append_within(
         &self,
         tx: &mut PgConnection,
         events: &[SerializedEvent],
     ) -> Result<Appended, AppendError> {
         let offset = self.clock_offset().await?;
-        insert_events(tx, events, offset).await
+        let appended = insert_events(tx, events, offset).await?;
+        crate::metrics::appended(events);
+        Ok(appended)
     }
 
     /// Wakes this process's log readers after a commit made with

@@ -29,6 +29,7 @@ pub mod append;
 pub mod clock;
 pub mod embedded;
 pub mod event;
+pub mod metrics;
 mod position;
 pub mod read;
 pub mod repository;

@@ -269,11 +269,18 @@ impl Reaction<'_> {
                 .get(line.sku.as_str())
                 .is_none_or(|p| p.available() < u64::from(line.quantity.get()))
         });
+        let placed = order
+            .history()
+            .first()
+            .map(|change| change.at.as_datetime());
         if let Some(line) = short {
             let sku = line.sku.clone();
-            return self
-                .order_command(order_id, OrderCommand::Reject { sku })
-                .await;
+            self.order_command(order_id, OrderCommand::Reject { sku })
+                .await?;
+            if let Some(at) = placed {
+                crate::metrics::decided("rejected", at);
+            }
+            return Ok(());
         }
         for line in &lines {
             let reserve = ProductCommand::Reserve {
@@ -282,7 +289,11 @@ impl Reaction<'_> {
             };
             self.product_command(line, reserve).await?;
         }
-        self.order_command(order_id, OrderCommand::Confirm).await
+        self.order_command(order_id, OrderCommand::Confirm).await?;
+        if let Some(at) = placed {
+            crate::metrics::decided("confirmed", at);
+        }
+        Ok(())
     }
 
     async fn paid(&mut self, order_id: OrderId) -> anyhow::Result<()> {

@@ -19,6 +19,7 @@
 pub mod decode;
 pub mod fulfillment;
 mod locks;
+pub mod metrics;
 pub mod models;
 pub mod notify;
 pub mod rebuild;

@@ -337,11 +337,13 @@ impl Runtime {
                 continue;
             }
             let checkpoint = log.position();
+            let started = std::time::Instant::now();
             match self
                 .apply_batch(projection, checkpoint, batch.next, &batch.events)
                 .await
             {
                 Ok(true) => {
+                    crate::metrics::batch(name, batch.events.len(), started.elapsed());
                     log.advance(batch.next);
                     failures = 0;
                     conflicts = 0;

@@ -30,6 +30,7 @@ pub mod extension;
 pub mod http;
 pub mod hub;
 pub mod limits;
+pub mod metrics;
 pub mod order;
 pub mod query;
 pub mod read_models;

@@ -47,37 +47,43 @@ impl SubscriptionRoot {
         let updates = ctx.data_unchecked::<Hub>().orders();
         let too_slow = ctx.data_opt::<TooSlow>().cloned();
         let pending: VecDeque<Order> = VecDeque::new();
-        let updates = stream::unfold((updates, pending), move |(mut updates, mut pending)| {
-            let too_slow = too_slow.clone();
-            async move {
-                loop {
-                    if let Some(order) = pending.pop_front() {
-                        return Some((order, (updates, pending)));
-                    }
-                    match updates.recv().await {
-                        // One set per batch: their nested fields load together.
-                        Ok(changed) => pending.extend(OrderSet::orders(
-                            changed
-                                .orders
-                                .iter()
-                                .filter(|o| {
-                                    only.is_none_or(|id| o.id == id) && scope.reaches(o.customer_id)
-                                })
-                                .cloned()
-                                .collect(),
-                        )),
-                        Err(RecvError::Lagged(missed)) => {
-                            tracing::info!(missed, "closing a subscriber that fell behind");
-                            if let Some(TooSlow(notify)) = too_slow {
-                                notify.notify_one();
-                            }
-                            return None;
+        // Counted open until the stream is dropped (completed, or the client went away).
+        let subscribed = crate::metrics::Subscribed::start();
+        let updates = stream::unfold(
+            (updates, pending, subscribed),
+            move |(mut updates, mut pending, subscribed)| {
+                let too_slow = too_slow.clone();
+                async move {
+                    loop {
+                        if let Some(order) = pending.pop_front() {
+                            return Some((order, (updates, pending, subscribed)));
                         }
-                        Err(RecvError::Closed) => return None,
+                        match updates.recv().await {
+                            // One set per batch: their nested fields load together.
+                            Ok(changed) => pending.extend(OrderSet::orders(
+                                changed
+                                    .orders
+                                    .iter()
+                                    .filter(|o| {
+                                        only.is_none_or(|id| o.id == id)
+                                            && scope.reaches(o.customer_id)
+                                    })
+                                    .cloned()
+                                    .collect(),
+                            )),
+                            Err(RecvError::Lagged(missed)) => {
+                                tracing::info!(missed, "closing a subscriber that fell behind");
+                                if let Some(TooSlow(notify)) = too_slow {
+                                    notify.notify_one();
+                                }
+                                return None;
+                            }
+                            Err(RecvError::Closed) => return None,
+                        }
                     }
                 }
-            }
-        });
+            },
+        );
         Ok(updates.take_until(expiry(expires_at)))
     }
 }

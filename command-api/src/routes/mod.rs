@@ -23,19 +23,22 @@ use crate::AppState;
 /// what it means here.
 pub(crate) struct Route {
     pub(crate) path: &'static str,
+    /// The command it runs, as metrics name it (`PlaceOrder`).
+    pub(crate) command: &'static str,
     pub(crate) access: Access,
     pub(crate) handler: MethodRouter<AppState>,
     pub(crate) problems: Vec<(ProblemType, &'static str)>,
 }
 
 impl Route {
-    fn post<H, T>(path: &'static str, access: Access, handler: H) -> Self
+    fn post<H, T>(path: &'static str, command: &'static str, access: Access, handler: H) -> Self
     where
         H: Handler<T, AppState>,
         T: 'static,
     {
         Self {
             path,
+            command,
             access,
             handler: post(handler),
             problems: Vec::new(),
@@ -56,44 +59,44 @@ pub(crate) fn table() -> Vec<Route> {
     const NO_SHIPMENT: &str = "no such shipment, or a malformed id";
     const EMAIL_IN_USE: &str = "another customer already has this email";
     vec![
-        Route::post("/customers", StaffOrOwner, customers::register).answers(EMAIL_TAKEN, EMAIL_IN_USE),
-        Route::post("/customers/{id}/rename", Owner, customers::rename).answers(NOT_FOUND, NO_CUSTOMER),
-        Route::post("/customers/{id}/change-email", Owner, customers::change_email)
+        Route::post("/customers", "RegisterCustomer", StaffOrOwner, customers::register).answers(EMAIL_TAKEN, EMAIL_IN_USE),
+        Route::post("/customers/{id}/rename", "RenameCustomer", Owner, customers::rename).answers(NOT_FOUND, NO_CUSTOMER),
+        Route::post("/customers/{id}/change-email", "ChangeCustomerEmail", Owner, customers::change_email)
             .answers(NOT_FOUND, NO_CUSTOMER)
             .answers(EMAIL_TAKEN, EMAIL_IN_USE),
-        Route::post("/customers/{id}/addresses", Owner, customers::add_address)
+        Route::post("/customers/{id}/addresses", "AddAddress", Owner, customers::add_address)
             .answers(NOT_FOUND, NO_CUSTOMER)
             .answers(INVALID_TRANSITION, "the customer has 20 addresses already"),
-        Route::post("/products", Staff, products::define)
+        Route::post("/products", "DefineProduct", Staff, products::define)
             .answers(SKU_TAKEN, "a product with this sku exists"),
-        Route::post("/products/{id}/change-price", Staff, products::change_price)
+        Route::post("/products/{id}/change-price", "ChangePrice", Staff, products::change_price)
             .answers(NOT_FOUND, NO_PRODUCT),
-        Route::post("/products/{id}/restock", Staff, products::restock).answers(NOT_FOUND, NO_PRODUCT),
-        Route::post("/orders", Owner, orders::place)
+        Route::post("/products/{id}/restock", "Restock", Staff, products::restock).answers(NOT_FOUND, NO_PRODUCT),
+        Route::post("/orders", "PlaceOrder", Owner, orders::place)
             .answers(UNKNOWN_CUSTOMER, "no such customer")
             .answers(UNKNOWN_ADDRESS, "the address is not the customer's")
             .answers(UNKNOWN_SKU, "a line names no product")
             .answers(CURRENCY_MISMATCH, "lines in different currencies"),
-        Route::post("/orders/{id}/pay", Owner, orders::pay)
+        Route::post("/orders/{id}/pay", "PayOrder", Owner, orders::pay)
             .answers(NOT_FOUND, NO_ORDER)
             .answers(INVALID_TRANSITION, "the order is not CONFIRMED")
             .answers(
                 PAYMENT_MISMATCH,
                 "the amount or currency differs from the order total",
             ),
-        Route::post("/orders/{id}/cancel", StaffOrOwner, orders::cancel)
+        Route::post("/orders/{id}/cancel", "CancelOrder", StaffOrOwner, orders::cancel)
             .answers(NOT_FOUND, NO_ORDER)
             .answers(
                 INVALID_TRANSITION,
                 "the order is SHIPPED, DELIVERED, REJECTED or CANCELLED, or its shipment was dispatched",
             ),
-        Route::post("/shipments/{id}/dispatch", Staff, shipments::dispatch)
+        Route::post("/shipments/{id}/dispatch", "DispatchShipment", Staff, shipments::dispatch)
             .answers(NOT_FOUND, NO_SHIPMENT)
             .answers(
                 INVALID_TRANSITION,
                 "the shipment is not PENDING, or its order was cancelled",
             ),
-        Route::post("/shipments/{id}/deliver", Staff, shipments::deliver)
+        Route::post("/shipments/{id}/deliver", "DeliverShipment", Staff, shipments::deliver)
             .answers(NOT_FOUND, NO_SHIPMENT)
             .answers(INVALID_TRANSITION, "the shipment is not DISPATCHED"),
     ]

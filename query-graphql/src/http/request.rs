@@ -131,9 +131,11 @@ pub(super) async fn get(
     execute(&service, &headers, &Method::GET, params, flavour).await
 }
 
-/// Whether `document` names, as the operation to run, a query (not a mutation or
-/// subscription).
-fn is_query_operation(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+/// The type of the operation `document` runs (the one named, else its only one).
+fn operation_type(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
     let operation = match operation_name {
         Some(name) => document
             .operations
@@ -142,7 +144,16 @@ fn is_query_operation(document: &ExecutableDocument, operation_name: Option<&str
             .map(|(_, op)| op),
         None => document.operations.iter().next().map(|(_, op)| op),
     };
-    operation.is_none_or(|op| op.node.ty == OperationType::Query)
+    operation.map(|op| op.node.ty)
+}
+
+/// How metrics name an operation type.
+fn operation_label(ty: Option<OperationType>) -> &'static str {
+    match ty {
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        Some(OperationType::Query) | None => "query",
+    }
 }
 
 async fn execute(
@@ -153,11 +164,12 @@ async fn execute(
     flavour: Flavour,
 ) -> Response {
     let document = service.documents.parse(&params.query);
-    if method == Method::GET
-        && document
-            .as_ref()
-            .is_some_and(|d| !is_query_operation(d, params.operation_name.as_deref()))
-    {
+    let ty = document
+        .as_ref()
+        .and_then(|d| operation_type(d, params.operation_name.as_deref()));
+    let operation = operation_label(ty);
+    if method == Method::GET && ty.is_some_and(|ty| ty != OperationType::Query) {
+        crate::metrics::request(operation, "refused");
         return refuse(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",
@@ -167,7 +179,10 @@ async fn execute(
     }
     let caller = match service.options.auth.authenticate(headers).await {
         Ok(caller) => caller,
-        Err(refusal) => return unauthenticated(flavour, &refusal),
+        Err(refusal) => {
+            crate::metrics::request(operation, "refused");
+            return unauthenticated(flavour, &refusal);
+        }
     };
     let operation_name = params.operation_name.clone();
     let executed = Executed::default();
@@ -176,6 +191,7 @@ async fn execute(
         Err(message) => {
             let body =
                 json!({"errors": [{"message": message, "extensions": {"code": BAD_USER_INPUT}}]});
+            crate::metrics::request(operation, "refused");
             return respond(refused_status(flavour), flavour, &body);
         }
     };
@@ -195,6 +211,12 @@ async fn execute(
     } else {
         unexecuted_status(flavour, &response.errors)
     };
+    let outcome = match (started, response.errors.is_empty()) {
+        (false, _) => "refused",
+        (true, true) => "ok",
+        (true, false) => "error",
+    };
+    crate::metrics::request(operation, outcome);
     respond(status, flavour, &body)
 }
 
