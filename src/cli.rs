@@ -39,8 +39,20 @@ pub enum Command {
     Projections(ProjectionsCommand),
     /// Fill the database with demo data through the command API (deterministic per seed).
     Seed(SeedArgs),
+    /// Exit 0 when the `oms serve` at OMS_HTTP_ADDR is ready (for container health checks).
+    Healthcheck(HealthcheckArgs),
     /// Print a signed JWT for development (key: OMS_JWT_SECRET or OMS_JWT_PRIVATE_KEY_FILE).
     Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// The address the service listens on (a wildcard address is probed on loopback).
+    #[arg(long, env = "OMS_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+    /// The route to ask.
+    #[arg(long, default_value = "/readyz")]
+    pub path: String,
 }
 
 #[derive(Debug, Clone, Copy, Args)]

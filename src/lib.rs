@@ -13,12 +13,13 @@
 //!   request; [`metrics`]: the process's recorder behind `/metrics`.
 //! - [`tail`]: `oms events tail`; [`status`]: `oms projections status`;
 //!   [`rebuild`]: `oms projections rebuild`; [`token`]: `oms token`; [`seed`]: `oms seed`;
-//!   [`progress`]: their progress bars.
+//!   [`progress`]: their progress bars; [`healthcheck`]: `oms healthcheck`.
 //! - [`logging`]: tracing set-up.
 
 pub mod browsers;
 pub mod cli;
 pub mod database;
+pub mod healthcheck;
 pub mod http;
 pub mod logging;
 pub mod metrics;

@@ -33,6 +33,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     // Neither needs the database; serve's settings are checked before it starts one.
     let auth = match &cli.command {
         Command::Token(args) => return oms::token::print(args, &mut std::io::stdout()),
+        Command::Healthcheck(args) => return oms::healthcheck::check(args).await,
         Command::Serve(args) => Some(serve::authenticator(args).await?),
         _ => None,
     };
@@ -59,7 +60,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bulk.pool().close().await;
             seeded
         }
-        Command::Token(_) => Ok(()),
+        Command::Token(_) | Command::Healthcheck(_) => Ok(()),
         Command::Events(EventsCommand::Tail(args)) => {
             let mut stdout = std::io::BufWriter::new(std::io::stdout());
             tail::tail(&log, args, &mut stdout, serve::shutdown_signal()).await

@@ -11,6 +11,13 @@ use axum::{Json, Router};
 use event_store::EventLog;
 use serde_json::json;
 
+/// Readings `/metrics` takes at scrape time (besides what the recorder counted).
+pub const PROJECTION_POSITION: &str = "oms_projection_position";
+pub const PROJECTION_LAG: &str = "oms_projection_lag_events";
+pub const PROJECTION_STATE: &str = "oms_projection_state";
+pub const LOG_HEAD: &str = "oms_event_log_head_position";
+pub const POOL_CONNECTIONS: &str = "oms_db_pool_connections";
+
 /// How long `/readyz` waits for the database before answering 503.
 pub const READY_TIMEOUT: Duration = Duration::from_millis(900);
 
@@ -107,7 +114,7 @@ async fn metrics(State(state): State<OpsState>) -> Response {
     let size = pool.size();
     let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
     gauge(
-        "oms_db_pool_connections",
+        POOL_CONNECTIONS,
         "Database pool connections by state.",
         &[
             ("{state=\"idle\"}", f64::from(idle)),
@@ -119,7 +126,7 @@ async fn metrics(State(state): State<OpsState>) -> Response {
         // Positions stay far below 2^53, so the float is exact.
         #[allow(clippy::cast_precision_loss)]
         gauge(
-            "oms_event_log_head_position",
+            LOG_HEAD,
             "Highest position in the event log.",
             &[("", head as f64)],
         );
@@ -157,17 +164,17 @@ async fn metrics(State(state): State<OpsState>) -> Response {
             })
             .collect();
         gauge(
-            "oms_projection_position",
+            PROJECTION_POSITION,
             "Log position of the last event each projection applied.",
             &borrowed(&positions),
         );
         gauge(
-            "oms_projection_lag_events",
+            PROJECTION_LAG,
             "Committed events each projection has not applied yet.",
             &borrowed(&lags),
         );
         gauge(
-            "oms_projection_state",
+            PROJECTION_STATE,
             "1 for the state each projection is in (RUNNING, RETRYING, REBUILDING, STOPPED, FAILED).",
             &borrowed(&states),
         );

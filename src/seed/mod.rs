@@ -5,10 +5,14 @@
 //! deliver shipments.
 //!
 //! [`plan`] draws everything from the seed; this module runs the plan in steps (each
-//! many commands at a time), waiting between steps until the projections and
-//! order-fulfillment have caught up with the log, so every command meets the state it
-//! expects. The same seed gives the same events with the same contents; ids, times and
-//! the interleaving of concurrent commands in the log differ from run to run.
+//! many commands at a time), waiting between steps until order-fulfillment has decided on
+//! everything before, so every command meets the state it expects; the read models catch
+//! up at the end, in large batches. The same seed gives the same events with the same
+//! contents; ids, times and the interleaving of concurrent commands in the log differ
+//! from run to run.
+//!
+//! Its connections commit asynchronously ([`crate::database::Database::bulk`]): demo data
+//! need not wait for the disk, and a crash mid-seed leaves a consistent log.
 
 mod commands;
 mod names;
@@ -22,11 +26,15 @@ use anyhow::Context;
 use domain::clock::{SharedClock, SystemClock};
 use event_store::EventLog;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
+use projections::runtime::{Runtime, RuntimeOptions};
 use serde_json::json;
 
 use self::commands::Commands;
 use self::plan::{End, OrderPlan, Plan, Sizes};
 use crate::progress::Progress;
+
+/// What the steps wait for between them: the decisions the next step builds on.
+const FULFILLMENT: &[&str] = &[projections::fulfillment::NAME];
 
 /// Commands in flight at once.
 const CONCURRENCY: usize = 32;
@@ -48,11 +56,35 @@ pub async fn seed(log: &EventLog, sizes: Sizes) -> anyhow::Result<()> {
     let clock: SharedClock = Arc::new(SystemClock);
     let commands = Commands::new(command_api::router(command_api::AppState::new(
         log.clone(),
-        clock,
+        clock.clone(),
     )));
-    let projectors = crate::serve::projectors(log).spawn();
+    // order-fulfillment decides while the commands run; the read models follow once they
+    // are done, in large batches (or all along, in a running `oms serve`).
+    let fulfillment = Runtime::new(
+        log.clone(),
+        vec![projections::fulfillment::order_fulfillment(
+            log.clone(),
+            clock.clone(),
+        )],
+        RuntimeOptions::default(),
+    )
+    .spawn();
     let result = run(log, &commands, &plan).await;
-    projectors.stop().await;
+    let result = match result {
+        Ok(()) => {
+            let read_models = Runtime::new(
+                log.clone(),
+                projections::read_models(),
+                RuntimeOptions::default(),
+            )
+            .spawn();
+            let caught_up = settle(log, &projections::names()).await;
+            read_models.stop().await;
+            caught_up
+        }
+        Err(error) => Err(error),
+    };
+    fulfillment.stop().await;
     result?;
     let head = log.head_position().await?;
     eprintln!(
@@ -70,7 +102,7 @@ async fn run(log: &EventLog, commands: &Commands, plan: &Plan) -> anyhow::Result
     let customers = register_customers(commands, plan).await?;
     define_products(commands, plan).await?;
     let orders = place_orders(commands, plan, &customers).await?;
-    settle(log).await?;
+    settle(log, FULFILLMENT).await?;
 
     let (paying, cancelling): (Vec<_>, Vec<_>) = (0..plan.orders.len())
         .filter(|n| plan.orders[*n].end.is_paid() || plan.orders[*n].end == End::CancelledUnpaid)
@@ -89,7 +121,7 @@ async fn run(log: &EventLog, commands: &Commands, plan: &Plan) -> anyhow::Result
         cancel(commands, plan, &orders, n)
     })
     .await?;
-    settle(log).await?;
+    settle(log, FULFILLMENT).await?;
 
     let (dispatching, cancelling) = by_end(plan, End::is_dispatched, End::CancelledPaid);
     step("dispatch shipments", dispatching, |n| {
@@ -108,7 +140,7 @@ async fn run(log: &EventLog, commands: &Commands, plan: &Plan) -> anyhow::Result
         cancel(commands, plan, &orders, n)
     })
     .await?;
-    settle(log).await?;
+    settle(log, FULFILLMENT).await?;
 
     let (delivering, _) = by_end(plan, |end| end == End::Delivered, End::Delivered);
     step("deliver shipments", delivering, |n| {
@@ -118,7 +150,7 @@ async fn run(log: &EventLog, commands: &Commands, plan: &Plan) -> anyhow::Result
         )
     })
     .await?;
-    settle(log).await
+    settle(log, FULFILLMENT).await
 }
 
 /// Registers every customer and adds its addresses; returns each customer's id and
@@ -253,14 +285,13 @@ where
     Ok(results.into_iter().map(|(_, result)| result).collect())
 }
 
-/// Waits until every projection and order-fulfillment has applied the whole log (and
-/// order-fulfillment appended nothing more meanwhile). A FAILED projection stops the seed.
-async fn settle(log: &EventLog) -> anyhow::Result<()> {
-    let names = projections::names();
+/// Waits until each of `names` has applied the whole log (and order-fulfillment appended
+/// nothing more meanwhile). A FAILED projection stops the seed.
+async fn settle(log: &EventLog, names: &[&str]) -> anyhow::Result<()> {
     let mut progress: Option<(Progress, u64)> = None;
     let mut settled_at = None;
     loop {
-        let statuses = projections::status::status(log, &names).await?;
+        let statuses = projections::status::status(log, names).await?;
         if let Some(failed) = statuses
             .iter()
             .find(|s| s.state == projections::status::FAILED)
