@@ -18,10 +18,12 @@
 //! - `records`: idempotency records and email claims, written with the events.
 //! - [`error`]: [`ApiError`](error::ApiError), the one boundary error, and the problem table.
 //! - [`metrics`]: commands by type and outcome, and how long they take.
+//! - `docs`: `GET /docs`, the API reference page, from files inside the binary.
 //! - `openapi`: `GET /openapi.json`, generated from the handlers, the route table and the
 //!   problem table.
 
 mod access;
+mod docs;
 pub mod error;
 mod execute;
 pub mod metrics;
@@ -46,7 +48,7 @@ pub use state::AppState;
 pub const DEADLINE: Duration = Duration::from_millis(4_500);
 
 /// Every command route of CONTRACT ([`routes::table`]), each behind its access check,
-/// and `/openapi.json`.
+/// `/openapi.json` and its reference page `/docs`.
 pub fn router(state: AppState) -> Router {
     routes::table()
         .into_iter()
@@ -57,6 +59,8 @@ pub fn router(state: AppState) -> Router {
             router.route(route.path, route.handler.layer(guard).layer(measured))
         })
         .route("/openapi.json", get(openapi::document))
+        .route("/docs", get(docs::page))
+        .route("/docs/assets/{name}", get(docs::asset))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(deadline))
         .with_state(state)

@@ -9,7 +9,8 @@
 //!   status codes: 400 when the request failed before execution (parse, validation,
 //!   limits), 503 for `CONSISTENCY_TIMEOUT` and an unreachable database; otherwise 200.
 //!   `application/json` answers every well-formed request with 200.
-//! - `GET /graphql` from a browser (`Accept: text/html`) is GraphiQL.
+//! - `GET /graphql` from a browser (`Accept: text/html`) is GraphiQL ([`page`]), its
+//!   files under `/graphql/assets/`, all inside the binary.
 //! - `/graphql/ws`: a subscriber whose outbox stays full for [`SEND_TIMEOUT`], or whose
 //!   subscription falls behind the hub's backlog, is closed with [`TOO_SLOW`].
 
@@ -18,6 +19,7 @@
 //! and how answers are written; [`socket`]: subscriptions over WebSocket.
 
 mod media;
+mod page;
 mod request;
 mod socket;
 
@@ -81,6 +83,7 @@ pub fn router(schema: OmsSchema, options: Options) -> Router {
     Router::new()
         .route("/graphql", get(request::get).post(request::post))
         .route("/graphql/ws", get(socket::subscribe))
+        .route("/graphql/assets/{name}", get(page::asset))
         .with_state(Service {
             schema,
             documents: Arc::default(),

@@ -10,7 +10,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -96,7 +96,7 @@ pub(super) async fn get(
         .into_response();
     };
     if !query.contains_key("query") && wants_html(&headers) {
-        return Html(include_str!("../graphiql.html")).into_response();
+        return super::page::graphiql();
     }
     let flavour = match flavour(&headers) {
         Ok(flavour) => flavour,
