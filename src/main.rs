@@ -9,10 +9,13 @@ use oms::{logging, serve, tail};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(error) = logging::init() {
-        eprintln!("oms: {error:#}");
-        return ExitCode::FAILURE;
-    }
+    let telemetry = match logging::init() {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("oms: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -20,13 +23,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let code = match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("oms: {error:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    drop(runtime);
+    telemetry.shutdown();
+    code
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

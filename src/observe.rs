@@ -12,7 +12,9 @@ use axum::response::Response;
 use axum::Router;
 use command_api::request::RequestId;
 use metrics::{counter, histogram};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::metrics::{HTTP_DURATION, HTTP_REQUESTS};
 
@@ -52,10 +54,18 @@ async fn observe(mut request: Request, next: Next) -> Response {
     request.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!(
         "request",
+        otel.kind = "server",
+        http.request.method = method,
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
         request_id = %id,
         trace_id = trace.as_ref().map(|t| t.trace_id.as_str()),
         parent_span_id = trace.as_ref().map(|t| t.parent_id.as_str()),
     );
+    if let Some(parent) = trace.as_ref().and_then(TraceParent::context) {
+        // Exported traces continue the caller's (when an exporter runs).
+        let _ = span.set_parent(parent);
+    }
     let mut response = next.run(request).instrument(span.clone()).await;
     let took = started.elapsed();
     let route = response
@@ -64,6 +74,12 @@ async fn observe(mut request: Request, next: Next) -> Response {
         .map_or("unmatched", |route| route.as_str())
         .to_owned();
     let status = response.status().as_u16();
+    // Named by the route once it is known (OpenTelemetry's HTTP conventions).
+    span.context()
+        .span()
+        .update_name(format!("{method} {route}"));
+    span.record("http.route", route.as_str());
+    span.record("http.response.status_code", status);
     span.in_scope(|| {
         tracing::info!(
             target: "oms::access",
@@ -141,6 +157,23 @@ impl TraceParent {
             parent_id: parent_id.to_owned(),
             sampled: u8::from_str_radix(flags, 16).is_ok_and(|f| f & 1 == 1),
         })
+    }
+
+    /// The caller's span as an OpenTelemetry parent.
+    fn context(&self) -> Option<opentelemetry::Context> {
+        let flags = if self.sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        let span = SpanContext::new(
+            TraceId::from_hex(&self.trace_id).ok()?,
+            SpanId::from_hex(&self.parent_id).ok()?,
+            flags,
+            true,
+            TraceState::default(),
+        );
+        Some(opentelemetry::Context::new().with_remote_span_context(span))
     }
 }
 

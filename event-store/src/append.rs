@@ -5,6 +5,7 @@ use std::sync::Arc;
 use cqrs_es::persist::SerializedEvent;
 use futures_util::future::BoxFuture;
 use sqlx::{PgConnection, PgPool};
+use tracing::Instrument;
 
 use crate::announce::Announcer;
 use crate::event::{complete_metadata, MetadataDefaults};
@@ -127,11 +128,17 @@ impl EventLog {
         E: From<AppendError>,
         F: for<'c> FnOnce(&'c mut PgConnection, &'c Appended) -> AfterAppend<'c, T, E>,
     {
-        let offset = self.clock_offset().await.map_err(AppendError::from)?;
-        let mut tx = self.begin().await.map_err(AppendError::from)?;
-        let appended = insert_events(&mut tx, events, offset).await?;
-        let extra = after(&mut tx, &appended).await?;
-        tx.commit().await.map_err(AppendError::from)?;
+        let span = tracing::info_span!("append", events = events.len());
+        let (appended, extra) = async {
+            let offset = self.clock_offset().await.map_err(AppendError::from)?;
+            let mut tx = self.begin().await.map_err(AppendError::from)?;
+            let appended = insert_events(&mut tx, events, offset).await?;
+            let extra = after(&mut tx, &appended).await?;
+            tx.commit().await.map_err(AppendError::from)?;
+            Ok::<_, E>((appended, extra))
+        }
+        .instrument(span)
+        .await?;
         crate::metrics::appended(events);
         if !appended.positions.is_empty() {
             self.announcer.poke();

@@ -27,6 +27,7 @@ use event_store::{AppendError, EventLog, LogFilter, LogPosition};
 use futures_util::future::BoxFuture;
 use sqlx::{Connection, PgConnection};
 use tokio::sync::watch;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::decode::{decode, Envelope};
@@ -338,8 +339,16 @@ impl Runtime {
             }
             let checkpoint = log.position();
             let started = std::time::Instant::now();
+            let span = tracing::info_span!(
+                "projection batch",
+                projection = name,
+                events = batch.events.len(),
+                from = checkpoint.position,
+                to = batch.next.position,
+            );
             match self
                 .apply_batch(projection, checkpoint, batch.next, &batch.events)
+                .instrument(span)
                 .await
             {
                 Ok(true) => {
