@@ -95,6 +95,32 @@ impl Modify for CommandConventions {
     }
 }
 
+/// Where the id a creating command answers is used next: the operations whose path `{id}`
+/// it is. Tools that follow links (schemathesis' stateful phase) chain them.
+const LINKS: &[(&str, &[&str])] = &[
+    ("/customers", &["rename", "change_email", "add_address"]),
+    ("/products", &["change_price", "restock"]),
+    ("/orders", &["pay", "cancel"]),
+];
+
+/// Adds [`LINKS`] to the document's JSON. (utoipa 5.5 writes a link's `operationId` as
+/// `operation_id`, so links are written here rather than with its `LinkBuilder`.)
+fn add_links(document: &mut serde_json::Value) {
+    for (path, operations) in LINKS {
+        let created = &mut document["paths"][*path]["post"]["responses"]["201"];
+        if !created.is_object() {
+            continue;
+        }
+        for operation in *operations {
+            created["links"][*operation] = serde_json::json!({
+                "operationId": operation,
+                "parameters": { "id": "$response.body#/id" },
+                "description": format!("The id answered here is `{operation}`'s path id."),
+            });
+        }
+    }
+}
+
 fn string_schema() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
 }
@@ -110,7 +136,12 @@ fn add_conventions(operation: &mut Operation) {
                 "1-200 visible ASCII characters. A repeat with the same key and body returns the first response \
                  (with Idempotent-Replayed: true) and appends nothing; kept at least 24 hours.",
             ))
-            .schema(Some(string_schema().min_length(Some(1)).max_length(Some(200))))
+            .schema(Some(
+                string_schema()
+                    .min_length(Some(1))
+                    .max_length(Some(crate::request::MAX_IDEMPOTENCY_KEY))
+                    .pattern(Some(r"^[\x21-\x7e]+$")),
+            ))
             .build(),
     );
     parameters.push(
@@ -175,5 +206,7 @@ fn add_problem(operation: &mut Operation, problem: &ProblemType, when: &str) {
 
 /// `GET /openapi.json`
 pub(crate) async fn document() -> Response {
-    Json(ApiDoc::openapi()).into_response()
+    let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    add_links(&mut document);
+    Json(document).into_response()
 }

@@ -132,7 +132,8 @@ pub(crate) async fn replay(
     let Some((request, status, body)) = row else {
         return Ok(None);
     };
-    if request != *fingerprint {
+    // Records written before bodies were stored by digest hold the body itself.
+    if request != stored(fingerprint) && request != *fingerprint {
         return Err(ApiError::IdempotencyKeyReused);
     }
     let status = u16::try_from(status)
@@ -144,6 +145,20 @@ pub(crate) async fn replay(
         .headers_mut()
         .insert("idempotent-replayed", HeaderValue::from_static("true"));
     Ok(Some(response))
+}
+
+/// What is stored of a request's fingerprint: its method and path, and the SHA-256 of its
+/// body (the body itself may hold what jsonb cannot store, such as `\u0000` in a field no
+/// command reads; and a digest keeps large bodies out of the table).
+fn stored(fingerprint: &Value) -> Value {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(fingerprint["body"].to_string().as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    serde_json::json!({
+        "method": fingerprint["method"],
+        "path": fingerprint["path"],
+        "body_sha256": hex,
+    })
 }
 
 /// Records the response to `key`. `Ok(false)`: a concurrent request with the same key
@@ -162,7 +177,7 @@ pub(crate) async fn record(
     )
     .bind(&key.subject)
     .bind(&key.key)
-    .bind(fingerprint)
+    .bind(stored(fingerprint))
     .bind(i16::try_from(status.as_u16()).unwrap_or(200))
     .bind(body)
     .execute(&mut *tx)

@@ -184,15 +184,21 @@ fn is_json(headers: &HeaderMap) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// The longest `Idempotency-Key`.
+pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
     let key = value.to_str().unwrap_or_default();
-    if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-        return Err(ApiError::Malformed(
-            "Idempotency-Key must be 1 to 200 visible ASCII characters".into(),
-        ));
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY
+        || !key.bytes().all(|b| (0x21..=0x7e).contains(&b))
+    {
+        return Err(ApiError::Malformed(format!(
+            "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"
+        )));
     }
     Ok(Some(key.to_owned()))
 }

@@ -198,3 +198,24 @@ async fn a_failure_between_append_and_record_appends_nothing() {
         .expect(201);
     assert_eq!(api.event_count().await, 1);
 }
+
+#[tokio::test]
+async fn a_keyed_request_with_nul_in_a_field_no_command_reads_is_recorded_and_replayed() {
+    let api = Api::new().await;
+    let key = [("idempotency-key", "register-nul-1")];
+    // jsonb cannot store U+0000: the record keeps a digest of the body, not the body.
+    let body = json!({"name": "Ada", "email": "ada@example.com", "note\u{0}": "x\u{0}y"});
+    let first = api
+        .post_with("/customers", body.clone(), &key)
+        .await
+        .expect(201);
+    let again = api.post_with("/customers", body, &key).await.expect(201);
+    assert_eq!(again.body, first.body);
+    api.post_with(
+        "/customers",
+        json!({"name": "Ada", "email": "ada@example.com", "note\u{0}": "other"}),
+        &key,
+    )
+    .await
+    .expect_problem(422, "idempotency-key-reused");
+}

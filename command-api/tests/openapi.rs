@@ -101,3 +101,96 @@ async fn the_document_covers_every_route_and_problem() {
     }
     assert!(doc["components"]["schemas"]["Problem"]["properties"]["type"].is_object());
 }
+
+#[tokio::test]
+async fn links_chain_created_ids_and_every_example_is_a_valid_request() {
+    use domain::input::*;
+    use serde::de::DeserializeOwned;
+
+    let api = Api::new().await;
+    let doc = api
+        .send(
+            Request::get("/openapi.json")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect(200)
+        .body;
+    let operations: Vec<&str> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .values()
+        .filter_map(|item| item["post"]["operationId"].as_str())
+        .collect();
+    for (path, linked) in [
+        ("/customers", &["rename", "change_email", "add_address"][..]),
+        ("/products", &["change_price", "restock"][..]),
+        ("/orders", &["pay", "cancel"][..]),
+    ] {
+        let links = &doc["paths"][path]["post"]["responses"]["201"]["links"];
+        for operation in linked {
+            assert!(operations.contains(operation), "{operation}");
+            assert_eq!(links[operation]["operationId"], *operation, "{path}");
+            assert_eq!(links[operation]["parameters"]["id"], "$response.body#/id");
+        }
+    }
+
+    fn valid<T: DeserializeOwned>(doc: &serde_json::Value, name: &str, validate: fn(T) -> bool) {
+        let schema = &doc["components"]["schemas"][name];
+        let example = schema["example"].clone();
+        assert!(example.is_object(), "{name} has an example");
+        let input: T = serde_json::from_value(example).expect(name);
+        assert!(
+            validate(input),
+            "{name}'s example is refused by the validation"
+        );
+        assert!(
+            !schema["required"].as_array().is_none_or(Vec::is_empty) || name == "DeliverInput",
+            "{name} names its required fields"
+        );
+    }
+    valid(&doc, "RegisterCustomerInput", |i: RegisterCustomerInput| {
+        i.validate().is_ok()
+    });
+    valid(&doc, "RenameCustomerInput", |i: RenameCustomerInput| {
+        i.validate().is_ok()
+    });
+    valid(&doc, "ChangeEmailInput", |i: ChangeEmailInput| {
+        i.validate().is_ok()
+    });
+    valid(&doc, "AddAddressInput", |i: AddAddressInput| {
+        i.validate().is_ok()
+    });
+    valid(&doc, "DefineProductInput", |i: DefineProductInput| {
+        i.validate().is_ok()
+    });
+    valid(&doc, "ChangePriceInput", |i: ChangePriceInput| {
+        i.validate().is_ok()
+    });
+    valid(&doc, "RestockInput", |i: RestockInput| i.validate().is_ok());
+    valid(&doc, "PlaceOrderInput", |i: PlaceOrderInput| {
+        i.validate().is_ok()
+    });
+    valid(&doc, "PayOrderInput", |i: PayOrderInput| {
+        i.validate().is_ok()
+    });
+    valid(&doc, "CancelOrderInput", |i: CancelOrderInput| {
+        i.validate().is_ok()
+    });
+    valid(&doc, "DispatchShipmentInput", |i: DispatchShipmentInput| {
+        i.validate().is_ok()
+    });
+
+    // No required field admits null.
+    for (name, schema) in doc["components"]["schemas"].as_object().expect("schemas") {
+        for field in schema["required"].as_array().into_iter().flatten() {
+            let field = field.as_str().expect("name");
+            let ty = &schema["properties"][field]["type"];
+            assert!(
+                !ty.as_array().is_some_and(|t| t.contains(&"null".into())),
+                "{name}.{field} is required but nullable"
+            );
+        }
+    }
+}

@@ -15,11 +15,34 @@ use crate::values::{
     Reason, Sku, StockLevel, TrackingNumber,
 };
 
+/// A JSON integer, also when written with a zero fraction (`1.0`: JSON Schema's integers
+/// include it); another number is the wrong type (`malformed-request`).
+fn integer<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    use serde::de::Error;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Some(n) = number.as_i64() {
+        return Ok(Some(n));
+    }
+    match number.as_f64() {
+        // Within ±2^53 a float with no fraction is exactly an integer.
+        #[allow(clippy::cast_possible_truncation)]
+        Some(f) if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 => Ok(Some(f as i64)),
+        _ => Err(D::Error::custom(format!(
+            "invalid type: {number}, expected an integer"
+        ))),
+    }
+}
+
 /// `{amount: "12.50", currency: "EUR"}`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"amount": "12.50", "currency": "EUR"})))]
 pub struct MoneyInput {
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = Money::amount_schema))]
     pub amount: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = Currency::schema))]
     pub currency: Option<String>,
 }
 
@@ -46,8 +69,11 @@ fn money(v: &mut Validator, field: &str, input: Option<MoneyInput>) -> Option<Mo
 /// `POST /customers`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "Ada Lovelace", "email": "ada@example.com"})))]
 pub struct RegisterCustomerInput {
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = PersonName::schema))]
     pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = Email::schema))]
     pub email: Option<String>,
 }
 
@@ -63,7 +89,9 @@ impl RegisterCustomerInput {
 /// `POST /customers/{id}/rename`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "Ada King"})))]
 pub struct RenameCustomerInput {
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = PersonName::schema))]
     pub name: Option<String>,
 }
 
@@ -78,7 +106,9 @@ impl RenameCustomerInput {
 /// `POST /customers/{id}/change-email`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"email": "ada.king@example.com"})))]
 pub struct ChangeEmailInput {
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = Email::schema))]
     pub email: Option<String>,
 }
 
@@ -93,12 +123,19 @@ impl ChangeEmailInput {
 /// `POST /customers/{id}/addresses`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"label": "home", "line1": "Hauptstraße 1", "city": "Berlin", "postal_code": "10115", "country": "DE"})))]
 pub struct AddAddressInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = AddressLabel::schema))]
     pub label: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = AddressLine::schema))]
     pub line1: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = AddressLine::schema))]
     pub line2: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = City::schema))]
     pub city: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = PostalCode::schema))]
     pub postal_code: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = Country::schema))]
     pub country: Option<String>,
 }
 
@@ -127,10 +164,16 @@ impl AddAddressInput {
 /// `POST /products`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"sku": "MUG-001", "name": "Coffee Mug", "price": {"amount": "12.50", "currency": "EUR"}, "stock": 100})))]
 pub struct DefineProductInput {
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = Sku::schema))]
     pub sku: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = ProductName::schema))]
     pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true, nullable = false))]
     pub price: Option<MoneyInput>,
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = StockLevel::schema))]
+    #[serde(default, deserialize_with = "integer")]
     pub stock: Option<i64>,
 }
 
@@ -148,7 +191,9 @@ impl DefineProductInput {
 /// `POST /products/{sku}/change-price`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"price": {"amount": "14.90", "currency": "EUR"}})))]
 pub struct ChangePriceInput {
+    #[cfg_attr(feature = "openapi", schema(required = true, nullable = false))]
     pub price: Option<MoneyInput>,
 }
 
@@ -163,7 +208,10 @@ impl ChangePriceInput {
 /// `POST /products/{sku}/restock`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"quantity": 50})))]
 pub struct RestockInput {
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = Quantity::schema))]
+    #[serde(default, deserialize_with = "integer")]
     pub quantity: Option<i64>,
 }
 
@@ -178,17 +226,28 @@ impl RestockInput {
 /// One line of `POST /orders`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"sku": "MUG-001", "quantity": 2})))]
 pub struct OrderLineInput {
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = Sku::schema))]
     pub sku: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = Quantity::schema))]
+    #[serde(default, deserialize_with = "integer")]
     pub quantity: Option<i64>,
 }
 
 /// `POST /orders`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"customer_id": "0b6c7f1e-3d4a-4e8b-9a57-5d2f0c1e6a90", "shipping_address_id": "5e1d2c3b-4a59-4687-9b0c-1d2e3f4a5b6c", "lines": [{"sku": "MUG-001", "quantity": 2}]})))]
 pub struct PlaceOrderInput {
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = CustomerId::schema))]
     pub customer_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = AddressId::schema))]
     pub shipping_address_id: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required = true, nullable = false, min_items = 1, max_items = 100)
+    )]
     pub lines: Option<Vec<OrderLineInput>>,
 }
 
@@ -243,9 +302,13 @@ impl PlaceOrderInput {
 /// `POST /orders/{id}/pay`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"amount": {"amount": "25.00", "currency": "EUR"}, "method": "card", "reference": "psp-4711"})))]
 pub struct PayOrderInput {
+    #[cfg_attr(feature = "openapi", schema(required = true, nullable = false))]
     pub amount: Option<MoneyInput>,
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = PaymentMethod::schema))]
     pub method: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = PaymentReference::schema))]
     pub reference: Option<String>,
 }
 
@@ -262,7 +325,9 @@ impl PayOrderInput {
 /// `POST /orders/{id}/cancel`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"reason": "ordered by mistake"})))]
 pub struct CancelOrderInput {
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = Reason::schema))]
     pub reason: Option<String>,
 }
 
@@ -277,8 +342,11 @@ impl CancelOrderInput {
 /// `POST /shipments/{id}/dispatch`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"carrier": "DHL", "tracking_number": "JJD000390007"})))]
 pub struct DispatchShipmentInput {
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = Carrier::schema))]
     pub carrier: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true, schema_with = TrackingNumber::schema))]
     pub tracking_number: Option<String>,
 }
 
@@ -292,5 +360,42 @@ impl DispatchShipmentInput {
             TrackingNumber::parse,
         );
         v.finish(|| Some((carrier?, tracking_number?)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn restock(body: &str) -> Result<RestockInput, serde_json::Error> {
+        serde_json::from_str(body)
+    }
+
+    #[test]
+    fn integers_may_be_written_with_a_zero_fraction_and_nothing_else() {
+        assert_eq!(
+            restock(r#"{"quantity": 2}"#).expect("int").quantity,
+            Some(2)
+        );
+        assert_eq!(
+            restock(r#"{"quantity": 2.0}"#).expect("2.0").quantity,
+            Some(2)
+        );
+        assert_eq!(
+            restock(r#"{"quantity": -3.0}"#).expect("-3.0").quantity,
+            Some(-3)
+        );
+        assert_eq!(restock("{}").expect("missing").quantity, None);
+        assert_eq!(
+            restock(r#"{"quantity": null}"#).expect("null").quantity,
+            None
+        );
+        for refused in [
+            r#"{"quantity": 2.5}"#,
+            r#"{"quantity": "2"}"#,
+            r#"{"quantity": 1e300}"#,
+        ] {
+            assert!(restock(refused).is_err(), "{refused}");
+        }
     }
 }

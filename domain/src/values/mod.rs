@@ -5,6 +5,8 @@ mod email;
 mod ids;
 mod money;
 mod quantity;
+#[cfg(feature = "openapi")]
+mod schema;
 mod sku;
 mod text;
 mod timestamp;
