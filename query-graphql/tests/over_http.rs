@@ -237,10 +237,59 @@ async fn a_browser_gets_graphiql_wired_to_the_same_endpoints() {
         .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert!(reply.content_type().starts_with("text/html"), "{reply:?}");
-    assert!(reply.text.contains("GraphiQL.createFetcher"));
-    assert!(reply.text.contains("'/graphql'") && reply.text.contains("/graphql/ws"));
+    assert!(reply.text.contains("Loading GraphiQL"));
+    let csp = reply
+        .headers
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+
+    // Every file the page names is served from the binary, nothing from elsewhere.
+    let assets: Vec<&str> = reply
+        .text
+        .split(['"', '\''])
+        .filter(|s| s.starts_with("graphql/assets/"))
+        .collect();
+    assert_eq!(assets.len(), 7, "{}", reply.text);
+    assert!(!reply.text.contains("https://"), "{}", reply.text);
+    let mut setup = String::new();
+    for asset in assets {
+        let file = platform
+            .send(
+                Request::get(format!("/{asset}"))
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(file.status, StatusCode::OK, "{asset}");
+        let expected = if asset.ends_with(".js") {
+            "text/javascript"
+        } else {
+            "text/css"
+        };
+        assert!(
+            file.content_type().starts_with(expected),
+            "{asset}: {}",
+            file.content_type()
+        );
+        if asset.ends_with("graphiql-setup.js") {
+            setup = file.text;
+        }
+    }
+    // The set-up wires GraphiQL to this service's /graphql and /graphql/ws.
+    assert!(setup.contains("GraphiQL.createFetcher"), "{setup}");
     assert!(
-        reply.text.contains("graphqlWs.createClient"),
+        setup.contains("graphqlWs.createClient"),
         "subscriptions through graphql-ws"
     );
+    assert!(setup.contains("'/ws'"), "{setup}");
+    let missing = platform
+        .send(
+            Request::get("/graphql/assets/nothing.js")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
