@@ -98,7 +98,40 @@ async fn requests_carry_their_id_to_the_events_and_are_counted() {
     platform.settled().await;
     projectors.stop().await;
 
+    // GraphQL operations count by type and outcome.
+    let query = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"query": "{ products(first: 1) { totalCount } }"}).to_string(),
+        ))
+        .expect("request");
+    let answered = platform
+        .router
+        .clone()
+        .oneshot(query)
+        .await
+        .expect("infallible");
+    assert_eq!(answered.status(), 200);
+    let broken = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"query": "{ nope }"}).to_string()))
+        .expect("request");
+    platform
+        .router
+        .clone()
+        .oneshot(broken)
+        .await
+        .expect("infallible");
+
     let metrics = metrics(&platform).await;
+    has(
+        &metrics,
+        r#"oms_graphql_requests_total{operation="query",outcome="ok"} 1"#,
+    );
+    has(
+        &metrics,
+        r#"oms_graphql_requests_total{operation="query",outcome="refused"} 1"#,
+    );
     has(
         &metrics,
         r#"oms_commands_total{command="DefineProduct",outcome="accepted"} 2"#,
