@@ -7,10 +7,10 @@ use axum::http::Request;
 use command_api::error::PROBLEMS;
 use support::Api;
 
-#[tokio::test]
-async fn the_document_covers_every_route_and_problem() {
-    let api = Api::new().await;
-    let doc = api
+/// `GET /openapi.json`.
+async fn document() -> serde_json::Value {
+    Api::new()
+        .await
         .send(
             Request::get("/openapi.json")
                 .body(Body::empty())
@@ -18,7 +18,12 @@ async fn the_document_covers_every_route_and_problem() {
         )
         .await
         .expect(200)
-        .body;
+        .body
+}
+
+#[tokio::test]
+async fn the_document_covers_every_route_and_problem() {
+    let doc = document().await;
     assert_eq!(doc["openapi"], "3.1.0");
     let routes = [
         ("/customers", "201", "RegisterCustomerInput"),
@@ -107,16 +112,7 @@ async fn links_chain_created_ids_and_every_example_is_a_valid_request() {
     use domain::input::*;
     use serde::de::DeserializeOwned;
 
-    let api = Api::new().await;
-    let doc = api
-        .send(
-            Request::get("/openapi.json")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await
-        .expect(200)
-        .body;
+    let doc = document().await;
     let operations: Vec<&str> = doc["paths"]
         .as_object()
         .expect("paths")
