@@ -36,6 +36,10 @@ use crate::progress::Progress;
 /// What the steps wait for between them: the decisions the next step builds on.
 const FULFILLMENT: &[&str] = &[projections::fulfillment::NAME];
 
+/// Events per transaction while the read models catch up at the end (a rebuild's size:
+/// nobody reads them meanwhile, so latency does not matter, only throughput).
+const CATCH_UP_BATCH: u32 = 5_000;
+
 /// Commands in flight at once.
 const CONCURRENCY: usize = 32;
 
@@ -75,7 +79,10 @@ pub async fn seed(log: &EventLog, sizes: Sizes) -> anyhow::Result<()> {
             let read_models = Runtime::new(
                 log.clone(),
                 projections::read_models(),
-                RuntimeOptions::default(),
+                RuntimeOptions {
+                    batch_size: CATCH_UP_BATCH,
+                    ..RuntimeOptions::default()
+                },
             )
             .spawn();
             let caught_up = settle(log, &projections::names()).await;
