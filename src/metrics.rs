@@ -2,7 +2,7 @@
 //! histograms the crates record as things happen, plus process metrics; `/metrics`
 //! renders them after the readings it takes at scrape time ([`crate::ops`]).
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -17,7 +17,7 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 struct Recorder {
     handle: PrometheusHandle,
-    process: Mutex<metrics_process::Collector>,
+    process: metrics_process::Collector,
 }
 
 static RECORDER: OnceLock<Option<Recorder>> = OnceLock::new();
@@ -36,10 +36,7 @@ fn recorder() -> Option<&'static Recorder> {
             let process = metrics_process::Collector::default();
             process.describe();
             describe();
-            Some(Recorder {
-                handle,
-                process: Mutex::new(process),
-            })
+            Some(Recorder { handle, process })
         })
         .as_ref()
 }
@@ -68,9 +65,7 @@ pub fn render() -> String {
     let Some(recorder) = recorder() else {
         return String::new();
     };
-    if let Ok(process) = recorder.process.lock() {
-        process.collect();
-    }
+    recorder.process.collect();
     recorder.handle.run_upkeep();
     recorder.handle.render()
 }

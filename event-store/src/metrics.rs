@@ -15,12 +15,19 @@ pub fn describe() {
 }
 
 pub(crate) fn appended(events: &[SerializedEvent]) {
+    // One counter update per kind of event in the batch, not per event.
+    let mut kinds = std::collections::BTreeMap::<(&str, &str), u64>::new();
     for event in events {
+        *kinds
+            .entry((&event.aggregate_type, &event.event_type))
+            .or_default() += 1;
+    }
+    for ((aggregate, event), n) in kinds {
         counter!(
             EVENTS_APPENDED,
-            "aggregate" => event.aggregate_type.clone(),
-            "event" => event.event_type.clone()
+            "aggregate" => aggregate.to_owned(),
+            "event" => event.to_owned()
         )
-        .increment(1);
+        .increment(n);
     }
 }

@@ -30,7 +30,9 @@ use projections::runtime::{Runtime, RuntimeOptions};
 use serde_json::json;
 
 use self::commands::Commands;
-use self::plan::{End, OrderPlan, Plan, Sizes};
+use domain::values::{Currency, Money};
+
+use self::plan::{End, Plan, Sizes};
 use crate::progress::Progress;
 
 /// What the steps wait for between them: the decisions the next step builds on.
@@ -111,27 +113,23 @@ async fn run(log: &EventLog, commands: &Commands, plan: &Plan) -> anyhow::Result
     let orders = place_orders(commands, plan, &customers).await?;
     settle(log, FULFILLMENT).await?;
 
-    let (paying, cancelling): (Vec<_>, Vec<_>) = (0..plan.orders.len())
-        .filter(|n| plan.orders[*n].end.is_paid() || plan.orders[*n].end == End::CancelledUnpaid)
-        .partition(|n| plan.orders[*n].end.is_paid());
-    step("pay orders", paying, |n| {
-        let total = plan.total(&plan.orders[n]);
+    step("pay orders", plan.ending(End::is_paid), |n| {
         let body = json!({
-            "amount": { "amount": amount(total), "currency": "EUR" },
+            "amount": money(plan.total(&plan.orders[n])),
             "method": plan.orders[n].method,
             "reference": format!("PAY-{:08}", n + 1),
         });
         commands.posting(format!("/orders/{}/pay", orders[n]), body)
     })
     .await?;
-    step("cancel unpaid orders", cancelling, |n| {
+    let unpaid = plan.ending(|end| end == End::CancelledUnpaid);
+    step("cancel unpaid orders", unpaid, |n| {
         cancel(commands, plan, &orders, n)
     })
     .await?;
     settle(log, FULFILLMENT).await?;
 
-    let (dispatching, cancelling) = by_end(plan, End::is_dispatched, End::CancelledPaid);
-    step("dispatch shipments", dispatching, |n| {
+    step("dispatch shipments", plan.ending(End::is_dispatched), |n| {
         let (carrier, prefix) = names::CARRIERS[plan.orders[n].carrier];
         let body = json!({
             "carrier": carrier,
@@ -143,13 +141,14 @@ async fn run(log: &EventLog, commands: &Commands, plan: &Plan) -> anyhow::Result
         )
     })
     .await?;
-    step("cancel paid orders", cancelling, |n| {
+    let paid = plan.ending(|end| end == End::CancelledPaid);
+    step("cancel paid orders", paid, |n| {
         cancel(commands, plan, &orders, n)
     })
     .await?;
     settle(log, FULFILLMENT).await?;
 
-    let (delivering, _) = by_end(plan, |end| end == End::Delivered, End::Delivered);
+    let delivering = plan.ending(|end| end == End::Delivered);
     step("deliver shipments", delivering, |n| {
         commands.posting(
             format!("/shipments/{}/deliver", shipment(&orders[n])),
@@ -200,7 +199,7 @@ async fn define_products(commands: &Commands, plan: &Plan) -> anyhow::Result<()>
         let body = json!({
             "sku": product.sku,
             "name": product.name,
-            "price": { "amount": amount(product.price), "currency": "EUR" },
+            "price": money(product.price),
             "stock": product.stock,
         });
         commands.posting("/products".to_owned(), body)
@@ -244,19 +243,6 @@ fn cancel(
 ) -> impl Future<Output = anyhow::Result<()>> + Send + 'static {
     let body = json!({ "reason": plan.orders[n].reason });
     commands.posting(format!("/orders/{}/cancel", orders[n]), body)
-}
-
-/// The orders whose end `is`, and those that end as `other`.
-fn by_end(plan: &Plan, is: impl Fn(End) -> bool, other: End) -> (Vec<usize>, Vec<usize>) {
-    let pick = |f: &dyn Fn(&OrderPlan) -> bool| {
-        (0..plan.orders.len())
-            .filter(|n| f(&plan.orders[*n]))
-            .collect::<Vec<_>>()
-    };
-    (
-        pick(&|o| is(o.end)),
-        pick(&|o| o.end == other && !is(o.end)),
-    )
 }
 
 /// The shipment order-fulfillment created for a paid order.
@@ -337,9 +323,11 @@ async fn settle(log: &EventLog, names: &[&str]) -> anyhow::Result<()> {
     }
 }
 
-/// Cents as the API writes amounts.
-fn amount(cents: i64) -> String {
-    format!("{}.{:02}", cents / 100, cents % 100)
+/// Cents of the plan's currency as the API takes money.
+fn money(cents: i64) -> serde_json::Value {
+    let amount =
+        Currency::parse(plan::CURRENCY).map(|euro| Money::from_minor(cents, euro).amount());
+    json!({ "amount": amount.unwrap_or_default(), "currency": plan::CURRENCY })
 }
 
 /// How many orders end in each status.

@@ -42,11 +42,14 @@ pub struct AddressPlan {
     pub country: &'static str,
 }
 
+/// The catalog's one currency.
+pub const CURRENCY: &str = "EUR";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProductPlan {
     pub sku: String,
     pub name: String,
-    /// Euro cents.
+    /// Cents of [`CURRENCY`].
     pub price: i64,
     pub stock: u32,
 }
@@ -212,6 +215,13 @@ impl Plan {
             products,
             orders,
         }
+    }
+
+    /// The orders that end as `end` says, by index.
+    pub fn ending(&self, end: impl Fn(End) -> bool) -> Vec<usize> {
+        (0..self.orders.len())
+            .filter(|n| end(self.orders[*n].end))
+            .collect()
     }
 
     /// An order's total in cents.

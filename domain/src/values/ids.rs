@@ -16,6 +16,12 @@ macro_rules! uuid_id {
         pub struct $name(Uuid);
 
         impl $name {
+            /// Its OpenAPI schema: a UUID.
+            #[cfg(feature = "openapi")]
+            pub fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                super::schema::uuid()
+            }
+
             /// A new random id.
             pub fn new() -> Self {
                 Self(Uuid::new_v4())

@@ -9,11 +9,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::RefOr;
 
 use super::text::Lines;
-use super::{
-    AddressId, AddressLabel, AddressLine, Carrier, City, Country, Currency, CustomerId, Email,
-    Money, OrderId, PaymentMethod, PaymentReference, PersonName, PostalCode, ProductName, Quantity,
-    Reason, ShipmentId, Sku, StockLevel, TrackingNumber,
-};
+use super::{Country, Currency, Email, Money, Quantity, Sku, StockLevel};
 
 /// Rust's control characters (Unicode category Cc), as a character-class range.
 const CONTROL: &str = r"\x00-\x1f\x7f-\x9f";
@@ -24,8 +20,8 @@ fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
 }
 
-/// A text of 1..=`max` characters as `bounded` takes it.
-fn text(max: usize, lines: Lines) -> RefOr<Schema> {
+/// A text of 1..=`max` characters as `bounded` takes it (each text value's `schema`).
+pub(super) fn text(max: usize, lines: Lines) -> RefOr<Schema> {
     let inner = match lines {
         Lines::One => CONTROL,
         Lines::Many => CONTROL_BUT_BREAKS,
@@ -39,49 +35,12 @@ fn text(max: usize, lines: Lines) -> RefOr<Schema> {
         .into()
 }
 
-macro_rules! text_schemas {
-    ($($name:ident: $lines:ident),* $(,)?) => {
-        $(
-            impl $name {
-                /// Its OpenAPI schema.
-                pub fn schema() -> RefOr<Schema> {
-                    text(Self::MAX, Lines::$lines)
-                }
-            }
-        )*
-    };
+/// A UUID.
+pub(super) fn uuid() -> RefOr<Schema> {
+    string()
+        .format(Some(SchemaFormat::Custom("uuid".into())))
+        .into()
 }
-
-text_schemas!(
-    PersonName: One,
-    ProductName: One,
-    AddressLabel: One,
-    AddressLine: One,
-    City: One,
-    PostalCode: One,
-    Carrier: One,
-    TrackingNumber: One,
-    PaymentMethod: One,
-    PaymentReference: One,
-    Reason: Many,
-);
-
-macro_rules! uuid_schemas {
-    ($($name:ident),* $(,)?) => {
-        $(
-            impl $name {
-                /// Its OpenAPI schema: a UUID.
-                pub fn schema() -> RefOr<Schema> {
-                    string()
-                        .format(Some(SchemaFormat::Custom("uuid".into())))
-                        .into()
-                }
-            }
-        )*
-    };
-}
-
-uuid_schemas!(CustomerId, AddressId, OrderId, ShipmentId);
 
 impl Email {
     /// Its OpenAPI schema: one `@`, a name before it, a domain with a dot after it, no
@@ -161,6 +120,7 @@ impl StockLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::{PersonName, Reason};
 
     fn json(schema: RefOr<Schema>) -> serde_json::Value {
         serde_json::to_value(schema).expect("json")

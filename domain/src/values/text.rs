@@ -59,6 +59,12 @@ macro_rules! bounded_text {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// Its OpenAPI schema (the same rules as [`Self::parse`]).
+            #[cfg(feature = "openapi")]
+            pub fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                super::schema::text(Self::MAX, $lines)
+            }
         }
 
         impl TryFrom<String> for $name {
