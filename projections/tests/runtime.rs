@@ -134,6 +134,8 @@ async fn keeps_read_models_current_and_reports_status() {
         products_table(&db).await,
         [("A".into(), 9, 0, 4), ("B".into(), 5, 0, 1)]
     );
+    // customers reads the product events too (and skips them): stop once it has.
+    wait_for(&log, "customers", |s| s.lag == 0).await;
 
     running.stop().await;
     let all = statuses(&log, &["products", "customers"]).await;
