@@ -148,6 +148,33 @@ pub struct ServeArgs {
     /// GraphQL, and open /graphql/ws (comma-separated, like `https://shop.example`).
     #[arg(long, env = "OMS_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// NATS server(s) to publish the log to through JetStream (roles `all` and `relay`);
+    /// unset: no relay.
+    #[arg(long, env = "OMS_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// The JetStream stream the relay publishes into (created when missing).
+    #[arg(long, env = "OMS_NATS_STREAM", default_value = relay::DEFAULT_STREAM)]
+    pub nats_stream: String,
+}
+
+impl ServeArgs {
+    /// Where the relay publishes, when this process runs it: role `relay` (which needs
+    /// `OMS_NATS_URL`), or `all` with `OMS_NATS_URL` set.
+    pub fn relay(&self) -> anyhow::Result<Option<relay::Settings>> {
+        let settings = self.nats_url.clone().map(|url| relay::Settings {
+            url,
+            stream: self.nats_stream.clone(),
+        });
+        match self.role {
+            Role::Relay if settings.is_none() => {
+                anyhow::bail!(
+                    "role relay publishes to NATS: set OMS_NATS_URL (like nats://127.0.0.1:4222)"
+                )
+            }
+            Role::Relay | Role::All => Ok(settings),
+            _ => Ok(None),
+        }
+    }
 }
 
 /// The parts of the platform a process can run.
@@ -161,6 +188,9 @@ pub enum Role {
     QueryGraphql,
     /// Projectors and process managers; serves only /healthz, /readyz and /metrics.
     Projector,
+    /// The relay to NATS JetStream (needs OMS_NATS_URL); serves only /healthz, /readyz
+    /// and /metrics.
+    Relay,
 }
 
 impl std::fmt::Display for Role {

@@ -89,4 +89,5 @@ fn describe() {
     command_api::metrics::describe();
     projections::metrics::describe();
     query_graphql::metrics::describe();
+    relay::metrics::describe();
 }

@@ -131,12 +131,8 @@ async fn metrics(State(state): State<OpsState>) -> Response {
             &[("", head as f64)],
         );
     }
-    let names = projections::names();
-    let projections = tokio::time::timeout(
-        READY_TIMEOUT,
-        projections::status::status(&state.log, &names),
-    )
-    .await;
+    let projections =
+        tokio::time::timeout(READY_TIMEOUT, projections::status::everything(&state.log)).await;
     if let Ok(Ok(projections)) = projections {
         let label =
             |p: &projections::status::ProjectionStatus| format!("{{projection=\"{}\"}}", p.name);

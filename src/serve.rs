@@ -42,7 +42,7 @@ pub fn app_with(role: Role, log: EventLog, front: Front) -> Router {
     let mut app = ops::router(OpsState {
         log: log.clone(),
         started: Instant::now(),
-        runs_projectors: matches!(role, Role::All | Role::Projector),
+        runs_projectors: matches!(role, Role::All | Role::Projector | Role::Relay),
     });
     if matches!(role, Role::All | Role::CommandApi) {
         let clock: SharedClock = Arc::new(SystemClock);
@@ -85,6 +85,16 @@ pub fn projectors(log: &EventLog) -> Runtime {
     Runtime::new(log.clone(), all, RuntimeOptions::default())
 }
 
+/// The relay publishing to `settings`, on a runtime of its own (its own batch size).
+pub async fn relay(log: &EventLog, settings: relay::Settings) -> anyhow::Result<Runtime> {
+    let relay = relay::Relay::connect(settings).await?;
+    Ok(Runtime::new(
+        log.clone(),
+        vec![Arc::new(relay)],
+        relay::options(),
+    ))
+}
+
 /// Serves `args.role` with `auth`: request paths (commands, GraphQL, ops) on `requests`,
 /// background work (migrations, projectors) on `log`; both are the same database.
 pub async fn serve(
@@ -93,6 +103,7 @@ pub async fn serve(
     args: &ServeArgs,
     auth: Authenticator,
 ) -> anyhow::Result<()> {
+    let relay_settings = args.relay()?;
     crate::metrics::install();
     crate::metrics::spawn_upkeep();
     migrate_or_keep_trying(&log).await?;
@@ -104,6 +115,13 @@ pub async fn serve(
     let (stop, stopped) = watch::channel(false);
     let projectors = matches!(args.role, Role::All | Role::Projector)
         .then(|| projectors(&log).spawn_stopped_by(stop.clone()));
+    let relay = match relay_settings {
+        Some(settings) => {
+            tracing::info!(url = %settings.url, stream = %settings.stream, "relaying the log to NATS JetStream");
+            Some(relay(&log, settings).await?.spawn_stopped_by(stop.clone()))
+        }
+        None => None,
+    };
     let front = Front {
         auth,
         allowed_origins: args.allowed_origins.clone(),
@@ -115,9 +133,12 @@ pub async fn serve(
     };
     let app = app_with(args.role, requests, front);
     crate::http::run(listener, app, shutdown, &crate::http::HttpLimits::default()).await?;
+    // Each finishes or rolls back its batch in flight and releases its lock.
     if let Some(projectors) = projectors {
-        // Each finishes or rolls back its batch in flight and releases its lock.
         projectors.join().await;
+    }
+    if let Some(relay) = relay {
+        relay.join().await;
     }
     tracing::info!("stopped");
     Ok(())

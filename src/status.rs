@@ -6,8 +6,7 @@ use anyhow::Context;
 use event_store::EventLog;
 
 pub async fn print(log: &EventLog, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
-    let names = projections::names();
-    let rows = projections::status::status(log, &names)
+    let rows = projections::status::everything(log)
         .await
         .context("reading projection status")?;
     if json {

@@ -28,6 +28,8 @@ pub const CUSTOMER: &str = "Customer";
 pub const PRODUCT: &str = "Product";
 pub const ORDER: &str = "Order";
 pub const SHIPMENT: &str = "Shipment";
+/// Every aggregate type in the log.
+pub const AGGREGATE_TYPES: &[&str] = &[CUSTOMER, PRODUCT, ORDER, SHIPMENT];
 
 pub const CUSTOMER_REGISTERED: EventKind = kind(CUSTOMER, "CustomerRegistered", "2");
 pub const CUSTOMER_RENAMED: EventKind = kind(CUSTOMER, "CustomerRenamed", "1");

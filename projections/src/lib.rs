@@ -12,6 +12,7 @@
 //! - [`fulfillment`]: the order-fulfillment process manager (a batch's reactions decided
 //!   together, appended with its checkpoint).
 //! - [`notify`]: commits announced to live readers (read-your-writes, subscriptions).
+//! - [`order_views`]: the orders' enriched views as they change, kept for the relay.
 //! - `locks`: session advisory locks (a projection's owner, a rebuild).
 //! - [`rebuild`]: a new generation from position 0, swapped in atomically.
 //! - [`status`]: where each projection stands.
@@ -22,6 +23,7 @@ mod locks;
 pub mod metrics;
 pub mod models;
 pub mod notify;
+pub mod order_views;
 pub mod rebuild;
 pub mod runtime;
 pub mod status;

@@ -154,7 +154,7 @@ async fn apply_in_shadow(
     events: &[event_store::RecordedEvent],
     upcasters: &[Box<dyn EventUpcaster>],
 ) -> anyhow::Result<()> {
-    let envelopes = decode_for(projection, events, upcasters)?;
+    let envelopes = decode_for(projection.aggregate_types(), events, upcasters)?;
     if envelopes.is_empty() {
         return Ok(());
     }
@@ -199,7 +199,7 @@ async fn swap(
         if batch.events.is_empty() {
             break;
         }
-        let envelopes = decode_for(projection, &batch.events, upcasters)?;
+        let envelopes = decode_for(projection.aggregate_types(), &batch.events, upcasters)?;
         if !envelopes.is_empty() {
             projection.apply(&mut tx, &envelopes).await?;
         }

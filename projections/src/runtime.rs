@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cqrs_es::persist::EventUpcaster;
-use event_store::{AppendError, EventLog, LogFilter, LogPosition};
+use event_store::{AppendError, EventLog, LogFilter, LogPosition, RecordedEvent};
 use futures_util::future::BoxFuture;
 use sqlx::{Connection, PgConnection};
 use tokio::sync::watch;
@@ -51,6 +51,45 @@ pub trait Projection: Send + Sync + 'static {
     /// then wakes the process's log readers after each commit.
     fn appends_events(&self) -> bool {
         false
+    }
+
+    /// Whether the views its batches change are kept for the relay
+    /// ([`crate::order_views`]: the orders' enriched views): recorded in each live batch's
+    /// transaction, never in a rebuild's.
+    fn keeps_views(&self) -> bool {
+        false
+    }
+
+    /// Whether it runs a batch when the log has nothing new (on the follower's periodic
+    /// poll): for a projection with work of its own besides the log's events (the relay's
+    /// kept views).
+    fn runs_idle(&self) -> bool {
+        false
+    }
+
+    /// Whether `error` from one of its batches passes by itself, as a database outage does
+    /// (`event_store::transient`, always waited out): waited out as `RETRYING` too, never
+    /// counted against the batch. The relay's broker outages are.
+    fn fails_in_passing(&self, _error: &anyhow::Error) -> bool {
+        false
+    }
+
+    /// Applies a batch as the log stores it. The default decodes (and upcasts) the events
+    /// of [`Projection::aggregate_types`] and hands them to [`Projection::apply`]; one that
+    /// passes events on as they are stored (the relay) takes them here.
+    fn apply_stored<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        events: &'a [RecordedEvent],
+        upcasters: &'a [Box<dyn EventUpcaster>],
+    ) -> BoxFuture<'a, anyhow::Result<Changed>> {
+        Box::pin(async move {
+            let envelopes = decode_for(self.aggregate_types(), events, upcasters)?;
+            if envelopes.is_empty() {
+                return Ok(Changed::new());
+            }
+            self.apply(tx, &envelopes).await
+        })
     }
 
     /// Applies a batch, in order, inside `tx`; the runtime advances the checkpoint in the
@@ -331,7 +370,7 @@ impl Runtime {
                     return Ended::Failed(error);
                 }
             };
-            if batch.events.is_empty() {
+            if batch.events.is_empty() && !projection.runs_idle() {
                 if outage.since.is_some() {
                     outage.over(name, lock).await;
                 }
@@ -371,7 +410,7 @@ impl Runtime {
                     tokio::time::sleep(Duration::from_millis(fastrand::u64(1..=10))).await;
                     continue;
                 }
-                Err(error) if is_transient(&error) => {
+                Err(error) if is_transient(&error) || projection.fails_in_passing(&error) => {
                     if self
                         .wait_out(name, lock, &mut outage, &error, shutdown)
                         .await
@@ -445,15 +484,15 @@ impl Runtime {
         projection: &dyn Projection,
         from: LogPosition,
         to: LogPosition,
-        events: &[event_store::RecordedEvent],
+        events: &[RecordedEvent],
     ) -> anyhow::Result<bool> {
-        let envelopes = decode_for(projection, events, &self.upcasters)?;
         let mut tx = self.log.begin().await?;
-        let changed = if envelopes.is_empty() {
-            Changed::new()
-        } else {
-            projection.apply(&mut tx, &envelopes).await?
-        };
+        let changed = projection
+            .apply_stored(&mut tx, events, &self.upcasters)
+            .await?;
+        if projection.keeps_views() {
+            crate::order_views::record(&mut tx, &changed).await?;
+        }
         let advanced = sqlx::query(
             "UPDATE projection_checkpoints
              SET transaction_id = $4, position = $5, state = 'RUNNING', last_error = NULL, updated_at = now()
@@ -479,13 +518,12 @@ impl Runtime {
     }
 }
 
-/// The events of `events` that `projection` consumes, decoded.
+/// The events of `events` of the aggregate types `wanted`, decoded.
 pub(crate) fn decode_for(
-    projection: &dyn Projection,
-    events: &[event_store::RecordedEvent],
+    wanted: &[&str],
+    events: &[RecordedEvent],
     upcasters: &[Box<dyn EventUpcaster>],
 ) -> anyhow::Result<Vec<Envelope>> {
-    let wanted = projection.aggregate_types();
     events
         .iter()
         .filter(|event| wanted.contains(&event.aggregate_type.as_str()))

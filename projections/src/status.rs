@@ -27,6 +27,21 @@ pub const FAILED: &str = "FAILED";
 /// Every state a projection can be in.
 pub const STATES: &[&str] = &[RUNNING, RETRYING, REBUILDING, STOPPED, FAILED];
 
+/// The status of every projection: each of [`crate::names`], then the relay once it has
+/// run here (it has a checkpoint only where integration events are on).
+pub async fn everything(log: &EventLog) -> Result<Vec<ProjectionStatus>, sqlx::Error> {
+    let mut names = crate::names();
+    let relay: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projection_checkpoints WHERE name = $1)")
+            .bind(crate::order_views::RELAY)
+            .fetch_one(log.pool())
+            .await?;
+    if relay {
+        names.push(crate::order_views::RELAY);
+    }
+    status(log, &names).await
+}
+
 /// The status of each of `names`, in that order; a projection that never ran is STOPPED
 /// at position 0.
 pub async fn status(log: &EventLog, names: &[&str]) -> Result<Vec<ProjectionStatus>, sqlx::Error> {

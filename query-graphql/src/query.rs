@@ -145,11 +145,11 @@ impl Query {
         Ok(ProductConnection { page })
     }
 
-    /// Every read model and process manager: checkpoint, head, lag, state, last error.
+    /// Every read model and process manager (and the relay, where integration events are
+    /// on): checkpoint, head, lag, state, last error.
     async fn projections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProjectionStatus>> {
         reader(ctx).everything("the projections' status")?;
-        let names = projections::names();
-        let statuses = projections::status::status(ctx.data_unchecked::<EventLog>(), &names)
+        let statuses = projections::status::everything(ctx.data_unchecked::<EventLog>())
             .await
             .map_err(|e| errors::database(&e))?;
         Ok(statuses.into_iter().map(Into::into).collect())

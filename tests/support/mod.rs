@@ -26,6 +26,8 @@ pub fn oms(data_dir: &Path) -> Command {
         "OMS_JWT_ROLES_CLAIM",
         "OMS_ALLOWED_ORIGINS",
         "OMS_HTTP_ADDR",
+        "OMS_NATS_URL",
+        "OMS_NATS_STREAM",
     ] {
         command.env_remove(auth);
     }
@@ -61,11 +63,17 @@ pub struct Server {
 impl Server {
     /// Starts `oms serve` on a free port and waits until it listens.
     #[track_caller]
+    pub fn start(command: Command) -> Self {
+        Self::start_role(command, "all")
+    }
+
+    /// Starts `oms serve --role <role>` on a free port and waits until it listens.
+    #[track_caller]
     // The child is reaped by `Drop` (or `kill_9`), which clippy cannot see.
     #[allow(clippy::zombie_processes)]
-    pub fn start(mut command: Command) -> Self {
+    pub fn start_role(mut command: Command, role: &str) -> Self {
         let mut child = command
-            .args(["serve", "--http-addr", "127.0.0.1:0"])
+            .args(["serve", "--role", role, "--http-addr", "127.0.0.1:0"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

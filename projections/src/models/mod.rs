@@ -24,6 +24,8 @@ pub trait ReadModel: Send + Sync + 'static {
     const READS: &'static [&'static str];
     /// Its tables, the one a batch touches first first ([`Projection::tables`]).
     const TABLES: &'static [&'static str];
+    /// Whether its changed views are kept for the relay ([`Projection::keeps_views`]).
+    const KEEPS_VIEWS: bool = false;
 
     /// Folds `events` into its tables inside `tx` ([`Projection::apply`]).
     fn fold<'a>(
@@ -44,6 +46,10 @@ impl<M: ReadModel> Projection for M {
 
     fn tables(&self) -> &'static [&'static str] {
         M::TABLES
+    }
+
+    fn keeps_views(&self) -> bool {
+        M::KEEPS_VIEWS
     }
 
     fn apply<'a>(

@@ -58,6 +58,7 @@ impl ReadModel for OrdersProjection {
         OrderLineRow::TABLE.name,
         OrderHistoryRow::TABLE.name,
     ];
+    const KEEPS_VIEWS: bool = true;
 
     async fn fold(&self, tx: &mut PgConnection, events: &[Envelope]) -> anyhow::Result<Changed> {
         let mut batch = load(tx, events).await?;
@@ -256,6 +257,9 @@ impl Batch {
                 shipment_status: None,
                 shipment_carrier: None,
                 shipment_tracking_number: None,
+                shipment_created_at: None,
+                shipment_dispatched_at: None,
+                shipment_delivered_at: None,
                 placed_at: at,
                 updated_at: at,
                 version,
@@ -291,16 +295,23 @@ impl Batch {
             .get_mut(&order_id)
             .ok_or_else(|| anyhow::anyhow!("shipment for unknown order {order_id}"))?;
         match event {
-            ShipmentEvent::ShipmentCreated { .. } => row.shipment_id = Some(shipment_id),
+            ShipmentEvent::ShipmentCreated { created_at, .. } => {
+                row.shipment_id = Some(shipment_id);
+                row.shipment_created_at = Some(created_at.as_datetime());
+            }
             ShipmentEvent::ShipmentDispatched {
                 carrier,
                 tracking_number,
-                ..
+                dispatched_at,
             } => {
                 row.shipment_carrier = Some(carrier.to_string());
                 row.shipment_tracking_number = Some(tracking_number.to_string());
+                row.shipment_dispatched_at = Some(dispatched_at.as_datetime());
             }
-            ShipmentEvent::ShipmentDelivered { .. } | ShipmentEvent::ShipmentCancelled { .. } => {}
+            ShipmentEvent::ShipmentDelivered { delivered_at } => {
+                row.shipment_delivered_at = Some(delivered_at.as_datetime());
+            }
+            ShipmentEvent::ShipmentCancelled { .. } => {}
         }
         row.shipment_status = Some(Status(event.status()));
         Ok(())

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use async_graphql::{SimpleObject, ID};
-use domain::values::{Currency, Money as DomainMoney};
 use uuid::Uuid;
 
 /// An amount like `"12.50"` and its currency.
@@ -16,13 +15,8 @@ pub struct Money {
 impl Money {
     /// From minor units (the read models' `*_minor` columns).
     pub fn from_minor(minor: i64, currency: &str) -> Self {
-        let amount = match Currency::parse(currency) {
-            Ok(c) => DomainMoney::from_minor(minor, c).amount(),
-            // The read models only hold currencies the domain accepted.
-            Err(_) => format!("{}.{:02}", minor / 100, (minor % 100).abs()),
-        };
         Self {
-            amount,
+            amount: projections::order_views::amount(minor, currency),
             currency: currency.to_owned(),
         }
     }
