@@ -68,12 +68,16 @@ fn compose_runs_the_roles_split_and_prometheus_scrapes_each_of_them() {
             "projector",
             "projector",
             "query-graphql",
-            "query-graphql"
+            "query-graphql",
+            "relay",
+            "relay"
         ],
         "{services:?}"
     );
     for needed in [
         "postgres:",
+        "nats:",
+        "OMS_NATS_URL: nats://nats:4222",
         "prometheus:",
         "grafana:",
         "OMS_AUTH: jwt",

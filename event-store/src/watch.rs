@@ -132,6 +132,16 @@ impl Following {
         Ok(batch)
     }
 
+    /// The batch after `from` (the `next` of a batch still being dealt with), read now
+    /// without waiting for news: a follower that is catching up reads its next batch while
+    /// it applies this one. It does not move on either.
+    pub async fn read_ahead(&self, from: LogPosition) -> Result<LogBatch, sqlx::Error> {
+        self.watcher
+            .log
+            .read_after(from, self.limit, &self.filter)
+            .await
+    }
+
     /// Moves on to `to` (a batch's `next`).
     pub fn advance(&mut self, to: LogPosition) {
         self.after = to;

@@ -4,8 +4,9 @@
 //! records, in its own transaction, each order it changed as the view stands after the
 //! batch: the fields of GraphQL's `Order`, as JSON (the orders-stream enricher's output).
 //! A batch commits once (its checkpoint is fenced), so each committed change of a view is
-//! recorded exactly once, in commit order. The relay publishes them in `seq` order and
-//! removes them in its own batch transaction. A rebuild records nothing: the views it
+//! recorded exactly once, in commit order, and the log's readers are woken after the
+//! commit. The relay publishes them in `seq` order and removes them in its own batch
+//! transaction. A rebuild records nothing: the views it
 //! passes through were published when they happened.
 //!
 //! The view is read from the `orders` projection's own tables only (its shipment too: the
@@ -37,10 +38,11 @@ pub struct ViewChange {
     pub view: String,
 }
 
-/// Records the views of `changed` orders in `tx`, when a relay is registered.
-pub async fn record(tx: &mut PgConnection, changed: &[Uuid]) -> anyhow::Result<()> {
+/// Records the views of `changed` orders in `tx`, when a relay is registered; whether it
+/// recorded any (the relay is then woken after the commit).
+pub async fn record(tx: &mut PgConnection, changed: &[Uuid]) -> anyhow::Result<bool> {
     if changed.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let registered: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projection_checkpoints WHERE name = $1)")
@@ -48,7 +50,7 @@ pub async fn record(tx: &mut PgConnection, changed: &[Uuid]) -> anyhow::Result<(
             .fetch_one(&mut *tx)
             .await?;
     if !registered {
-        return Ok(());
+        return Ok(false);
     }
     let views = render(tx, changed).await?;
     let (ids, texts): (Vec<Uuid>, Vec<String>) = views
@@ -65,7 +67,7 @@ pub async fn record(tx: &mut PgConnection, changed: &[Uuid]) -> anyhow::Result<(
     .bind(texts)
     .execute(&mut *tx)
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// The oldest `limit` recorded changes, in order.

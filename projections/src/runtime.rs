@@ -346,13 +346,18 @@ impl Runtime {
         };
         let mut failures = 0;
         let mut conflicts = 0;
+        // The next batch, read while the last one was applied (catching up).
+        let mut ahead: Option<event_store::LogBatch> = None;
         loop {
             if *shutdown.borrow() {
                 return Ended::Shutdown;
             }
-            let read = tokio::select! {
-                read = log.next() => read,
-                _ = shutdown.changed() => continue,
+            let read = match ahead.take() {
+                Some(batch) => Ok(batch),
+                None => tokio::select! {
+                    read = log.next() => read,
+                    _ = shutdown.changed() => continue,
+                },
             };
             let batch = match read {
                 Ok(batch) => batch,
@@ -385,14 +390,21 @@ impl Runtime {
                 from = checkpoint.position,
                 to = batch.next.position,
             );
-            match self
+            let applying = self
                 .apply_batch(projection, checkpoint, batch.next, &batch.events)
-                .instrument(span)
-                .await
-            {
+                .instrument(span);
+            // A full batch means more are waiting: read the next one meanwhile.
+            let (applied, read_ahead) = if batch.events.len() >= batch_size as usize {
+                let (applied, read) = tokio::join!(applying, log.read_ahead(batch.next));
+                (applied, read.ok().filter(|next| !next.events.is_empty()))
+            } else {
+                (applying.await, None)
+            };
+            match applied {
                 Ok(true) => {
                     crate::metrics::batch(name, batch.events.len(), started.elapsed());
                     log.advance(batch.next);
+                    ahead = read_ahead;
                     failures = 0;
                     conflicts = 0;
                     outage = Outage::default(); // the checkpoint update set RUNNING
@@ -490,9 +502,8 @@ impl Runtime {
         let changed = projection
             .apply_stored(&mut tx, events, &self.upcasters)
             .await?;
-        if projection.keeps_views() {
-            crate::order_views::record(&mut tx, &changed).await?;
-        }
+        let kept_views =
+            projection.keeps_views() && crate::order_views::record(&mut tx, &changed).await?;
         let advanced = sqlx::query(
             "UPDATE projection_checkpoints
              SET transaction_id = $4, position = $5, state = 'RUNNING', last_error = NULL, updated_at = now()
@@ -511,7 +522,8 @@ impl Runtime {
         }
         crate::notify::within(&mut tx, projection.name(), to, &changed).await?;
         tx.commit().await?;
-        if projection.appends_events() {
+        // Appended events, and views kept for the relay, are news for the log's readers.
+        if projection.appends_events() || kept_views {
             self.log.announce();
         }
         Ok(true)

@@ -1,5 +1,7 @@
 //! An event of the log as a CloudEvents 1.0 JSON event (structured mode) on its subject.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use chrono::SecondsFormat;
 use event_store::RecordedEvent;
@@ -51,21 +53,23 @@ struct CloudEvent<'a> {
     position: i64,
     sequence: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    correlationid: Option<String>,
+    correlationid: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    causationid: Option<String>,
+    causationid: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
-struct Metadata {
-    correlation_id: Option<String>,
-    causation_id: Option<String>,
+struct Metadata<'a> {
+    #[serde(borrow)]
+    correlation_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    causation_id: Option<Cow<'a, str>>,
 }
 
 /// `event` as its CloudEvent, on its subject.
 pub fn message(event: &RecordedEvent) -> anyhow::Result<Message> {
     let id = id(&event.aggregate_type, &event.aggregate_id, event.sequence);
-    let metadata: Metadata = event.decode_metadata()?;
+    let metadata: Metadata = serde_json::from_str(event.metadata.get())?;
     let body = serde_json::to_vec(&CloudEvent {
         specversion: "1.0",
         id,
