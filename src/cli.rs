@@ -161,19 +161,18 @@ impl ServeArgs {
     /// Where the relay publishes, when this process runs it: role `relay` (which needs
     /// `OMS_NATS_URL`), or `all` with `OMS_NATS_URL` set.
     pub fn relay(&self) -> anyhow::Result<Option<relay::Settings>> {
-        let settings = self.nats_url.clone().map(|url| relay::Settings {
+        let url = match (self.role, &self.nats_url) {
+            (Role::Relay, None) => anyhow::bail!(
+                "role relay publishes to NATS: set OMS_NATS_URL (like nats://127.0.0.1:4222)"
+            ),
+            (Role::Relay | Role::All, Some(url)) => url.clone(),
+            _ => return Ok(None),
+        };
+        relay::stream::check_name(&self.nats_stream)?;
+        Ok(Some(relay::Settings {
             url,
             stream: self.nats_stream.clone(),
-        });
-        match self.role {
-            Role::Relay if settings.is_none() => {
-                anyhow::bail!(
-                    "role relay publishes to NATS: set OMS_NATS_URL (like nats://127.0.0.1:4222)"
-                )
-            }
-            Role::Relay | Role::All => Ok(settings),
-            _ => Ok(None),
-        }
+        }))
     }
 }
 

@@ -20,7 +20,7 @@ use projections::runtime::{Running, Runtime, RuntimeOptions};
 use relay::testing::NatsServer;
 use serde_json::{json, Value};
 use sqlx::postgres::PgPoolOptions;
-use support::platform::Platform;
+use support::platform::{Platform, Projectors};
 use tower::ServiceExt;
 
 const STREAM: &str = "OMS_EVENTS";
@@ -73,6 +73,16 @@ impl RelayRun {
         self.running.stop().await;
         self.log.pool().close().await;
     }
+}
+
+/// A NATS server, a platform on a fresh database with its projectors, and a relay
+/// publishing `batch_size` events per batch.
+async fn relaying(batch_size: u32) -> (NatsServer, Arc<Platform>, Projectors, RelayRun) {
+    let nats = NatsServer::start();
+    let platform = Arc::new(Platform::new().await);
+    let projectors = platform.projectors().await;
+    let relay = RelayRun::start(&platform, &nats, batch_size).await;
+    (nats, platform, projectors, relay)
 }
 
 /// (state, lag, last error) of a projection, if it has a checkpoint.
@@ -241,10 +251,7 @@ async fn catalog(platform: &Platform) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_event_arrives_once_in_order_while_eight_writers_append() {
-    let nats = NatsServer::start();
-    let platform = Arc::new(Platform::new().await);
-    let projectors = platform.projectors().await;
-    let relay = RelayRun::start(&platform, &nats, 50).await;
+    let (nats, platform, projectors, relay) = relaying(50).await;
     catalog(&platform).await;
     write_concurrently(&platform, 8, 6).await;
     relayed(&platform).await;
@@ -256,19 +263,20 @@ async fn every_event_arrives_once_in_order_while_eight_writers_append() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kills_of_the_relay_and_of_nats_neither_lose_nor_repeat_an_event() {
-    let mut nats = NatsServer::start();
-    let platform = Arc::new(Platform::new().await);
-    let projectors = platform.projectors().await;
-    let mut relay = RelayRun::start(&platform, &nats, 20).await;
+    let (mut nats, platform, projectors, relay) = relaying(20).await;
+    // Two relays: one publishes, the other stands by and takes over when it dies.
+    let mut relays = vec![relay, RelayRun::start(&platform, &nats, 20).await];
     catalog(&platform).await;
     let writing = {
         let platform = platform.clone();
         tokio::spawn(async move { write_concurrently(&platform, 8, 12).await })
     };
-    for round in 0..3 {
-        tokio::time::sleep(Duration::from_millis(300 + 150 * round)).await;
-        relay.kill().await; // mid-flight: batches in the air, checkpoint not yet moved
-        relay = RelayRun::start(&platform, &nats, 20).await;
+    for round in 0..4 {
+        tokio::time::sleep(Duration::from_millis(250 + 100 * round)).await;
+        // Mid-flight (batches in the air, the checkpoint not yet moved), the owner or the
+        // standby in turn.
+        relays.remove(round as usize % 2).kill().await;
+        relays.push(RelayRun::start(&platform, &nats, 20).await);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     nats.kill();
@@ -280,16 +288,15 @@ async fn kills_of_the_relay_and_of_nats_neither_lose_nor_repeat_an_event() {
     nats.restart();
     relayed(&platform).await;
     assert_exactly_once(&platform, &nats).await;
-    relay.stop().await;
+    for relay in relays {
+        relay.stop().await;
+    }
     projectors.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_nats_down_commands_succeed_and_the_relay_catches_up_when_it_returns() {
-    let mut nats = NatsServer::start();
-    let platform = Arc::new(Platform::new().await);
-    let projectors = platform.projectors().await;
-    let relay = RelayRun::start(&platform, &nats, 100).await;
+    let (mut nats, platform, projectors, relay) = relaying(100).await;
     catalog(&platform).await;
     nats.kill();
     write_concurrently(&platform, 2, 3).await; // every command succeeded (`ok`)
@@ -368,10 +375,7 @@ async fn the_stream_is_created_with_both_subjects_on_file_with_the_duplicate_win
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn events_are_cloudevents_that_validate_against_the_schema() {
-    let nats = NatsServer::start();
-    let platform = Platform::new().await;
-    let projectors = platform.projectors().await;
-    let relay = RelayRun::start(&platform, &nats, 100).await;
+    let (nats, platform, projectors, relay) = relaying(100).await;
     catalog(&platform).await;
     let customer = platform.customer().await;
     let order = platform.place(&customer, &[("A", 2)]).await;
@@ -479,10 +483,7 @@ const ORDER_FIELDS: &str = "id status customer { id name email }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_committed_change_of_an_order_view_is_published_once_in_order_as_graphql_shows_it() {
-    let nats = NatsServer::start();
-    let platform = Platform::new().await;
-    let projectors = platform.projectors().await;
-    let relay = RelayRun::start(&platform, &nats, 100).await;
+    let (nats, platform, projectors, relay) = relaying(100).await;
     catalog(&platform).await;
     let customer = platform.customer().await;
     let order = platform.place(&customer, &[("A", 2), ("B", 1)]).await;
@@ -680,6 +681,16 @@ async fn role_relay_needs_oms_nats_url_and_relays_what_another_process_appends()
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("OMS_NATS_URL"), "{stderr}");
+    let refused = support::oms(dir.path())
+        .env("DATABASE_URL", "postgres://127.0.0.1:1/none")
+        .env("OMS_NATS_URL", "nats://127.0.0.1:1")
+        .env("OMS_NATS_STREAM", "oms.events")
+        .args(["serve", "--role", "relay"])
+        .output()
+        .expect("oms serve --role relay");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("OMS_NATS_STREAM"), "{stderr}");
 
     let nats = NatsServer::start();
     let db = event_store::testing::TestDatabase::new().await;

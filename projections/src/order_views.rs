@@ -106,30 +106,16 @@ pub async fn render(tx: &mut PgConnection, ids: &[Uuid]) -> anyhow::Result<Vec<O
     .bind(ids)
     .fetch_all(&mut *tx)
     .await?;
-    let mut lines: HashMap<Uuid, Vec<OrderLineRow>> = HashMap::new();
     let sql = format!(
         "SELECT {} FROM order_lines WHERE order_id = ANY($1) ORDER BY order_id, line_no",
         OrderLineRow::TABLE.select
     );
-    for line in sqlx::query_as::<_, OrderLineRow>(&sql)
-        .bind(ids)
-        .fetch_all(&mut *tx)
-        .await?
-    {
-        lines.entry(line.order_id).or_default().push(line);
-    }
-    let mut history: HashMap<Uuid, Vec<OrderHistoryRow>> = HashMap::new();
+    let mut lines = by_order(tx, &sql, ids, |line: &OrderLineRow| line.order_id).await?;
     let sql = format!(
         "SELECT {} FROM order_history WHERE order_id = ANY($1) ORDER BY order_id, sequence",
         OrderHistoryRow::TABLE.select
     );
-    for change in sqlx::query_as::<_, OrderHistoryRow>(&sql)
-        .bind(ids)
-        .fetch_all(&mut *tx)
-        .await?
-    {
-        history.entry(change.order_id).or_default().push(change);
-    }
+    let mut history = by_order(tx, &sql, ids, |change: &OrderHistoryRow| change.order_id).await?;
     Ok(orders
         .into_iter()
         .map(|order| {
@@ -138,6 +124,27 @@ pub async fn render(tx: &mut PgConnection, ids: &[Uuid]) -> anyhow::Result<Vec<O
             OrderView::new(order, lines, history)
         })
         .collect())
+}
+
+/// The rows `sql` selects for the orders `ids` (bound as `$1`), in its order, by order.
+async fn by_order<R>(
+    tx: &mut PgConnection,
+    sql: &str,
+    ids: &[Uuid],
+    order_of: impl Fn(&R) -> Uuid,
+) -> sqlx::Result<HashMap<Uuid, Vec<R>>>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let mut out: HashMap<Uuid, Vec<R>> = HashMap::new();
+    for row in sqlx::query_as::<_, R>(sql)
+        .bind(ids)
+        .fetch_all(&mut *tx)
+        .await?
+    {
+        out.entry(order_of(&row)).or_default().push(row);
+    }
+    Ok(out)
 }
 
 /// GraphQL's `Order`, field for field (its `shipment` without the way back to the order).

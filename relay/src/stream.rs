@@ -29,6 +29,17 @@ pub fn config(name: &str) -> Config {
     }
 }
 
+/// Refuses what JetStream does not take as a stream name (`OMS_NATS_STREAM`): empty, or
+/// with white space, `.`, `*`, `>` or a path separator.
+pub fn check_name(name: &str) -> anyhow::Result<()> {
+    let bad = |c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>' | '/' | '\\');
+    anyhow::ensure!(
+        !name.is_empty() && !name.contains(bad),
+        "OMS_NATS_STREAM {name:?} is not a JetStream stream name (no spaces, '.', '*', '>', '/' or '\\')"
+    );
+    Ok(())
+}
+
 /// Creates the stream `name` when missing. One that exists keeps its own settings, but
 /// gains the relay's subjects and duplicate window if it lacks them.
 pub async fn ensure(jetstream: &Context, name: &str) -> Result<(), Unavailable> {
