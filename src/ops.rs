@@ -131,8 +131,11 @@ async fn metrics(State(state): State<OpsState>) -> Response {
             &[("", head as f64)],
         );
     }
-    let projections =
-        tokio::time::timeout(READY_TIMEOUT, projections::status::everything(&state.log)).await;
+    let projections = tokio::time::timeout(
+        READY_TIMEOUT,
+        projections::status::every_projection(&state.log),
+    )
+    .await;
     if let Ok(Ok(projections)) = projections {
         let label =
             |p: &projections::status::ProjectionStatus| format!("{{projection=\"{}\"}}", p.name);

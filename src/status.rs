@@ -6,7 +6,7 @@ use anyhow::Context;
 use event_store::EventLog;
 
 pub async fn print(log: &EventLog, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
-    let rows = projections::status::everything(log)
+    let rows = projections::status::every_projection(log)
         .await
         .context("reading projection status")?;
     if json {

@@ -87,7 +87,7 @@ async fn relaying(batch_size: u32) -> (NatsServer, Arc<Platform>, Projectors, Re
 
 /// (state, lag, last error) of a projection, if it has a checkpoint.
 async fn status(platform: &Platform, name: &str) -> Option<(String, i64, Option<String>)> {
-    let all = projections::status::everything(&platform.db.log())
+    let all = projections::status::every_projection(&platform.db.log())
         .await
         .expect("status");
     all.into_iter()

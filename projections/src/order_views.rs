@@ -70,11 +70,17 @@ pub async fn record(tx: &mut PgConnection, changed: &[Uuid]) -> anyhow::Result<b
     Ok(true)
 }
 
-/// The oldest `limit` recorded changes, in order.
-pub async fn pending(tx: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<ViewChange>> {
+/// The oldest `limit` recorded changes after `seq` (from the first when `None`), in order.
+pub async fn pending_after(
+    tx: &mut PgConnection,
+    seq: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<ViewChange>> {
     let rows: Vec<(i64, Uuid, String)> = sqlx::query_as(
-        "SELECT seq, order_id, view::text FROM order_view_changes ORDER BY seq LIMIT $1",
+        "SELECT seq, order_id, view::text FROM order_view_changes WHERE seq > $1
+         ORDER BY seq LIMIT $2",
     )
+    .bind(seq.unwrap_or(0))
     .bind(limit)
     .fetch_all(&mut *tx)
     .await?;

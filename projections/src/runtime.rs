@@ -402,7 +402,9 @@ impl Runtime {
             };
             match applied {
                 Ok(true) => {
-                    crate::metrics::batch(name, batch.events.len(), started.elapsed());
+                    if !batch.events.is_empty() {
+                        crate::metrics::batch(name, batch.events.len(), started.elapsed());
+                    }
                     log.advance(batch.next);
                     ahead = read_ahead;
                     failures = 0;

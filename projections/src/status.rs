@@ -29,7 +29,7 @@ pub const STATES: &[&str] = &[RUNNING, RETRYING, REBUILDING, STOPPED, FAILED];
 
 /// The status of every projection: each of [`crate::names`], then the relay once it has
 /// run here (it has a checkpoint only where integration events are on).
-pub async fn everything(log: &EventLog) -> Result<Vec<ProjectionStatus>, sqlx::Error> {
+pub async fn every_projection(log: &EventLog) -> Result<Vec<ProjectionStatus>, sqlx::Error> {
     let mut names = crate::names();
     let relay: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projection_checkpoints WHERE name = $1)")

@@ -149,7 +149,7 @@ impl Query {
     /// on): checkpoint, head, lag, state, last error.
     async fn projections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProjectionStatus>> {
         reader(ctx).everything("the projections' status")?;
-        let statuses = projections::status::everything(ctx.data_unchecked::<EventLog>())
+        let statuses = projections::status::every_projection(ctx.data_unchecked::<EventLog>())
             .await
             .map_err(|e| errors::database(&e))?;
         Ok(statuses.into_iter().map(Into::into).collect())

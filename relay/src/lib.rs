@@ -184,19 +184,26 @@ impl Relay {
                 );
             }
         }
+        // The kept views, round by round; removed with one statement at the end, since
+        // the transaction's first write makes it hold the log's readers back until it
+        // commits (no write while publishing).
+        let mut published = None;
         loop {
-            let changes = order_views::pending(tx, views::PER_ROUND).await?;
+            let changes = order_views::pending_after(tx, published, views::PER_ROUND).await?;
             let Some(last) = changes.last().map(|c| c.seq) else {
-                return Ok(());
+                break;
             };
-            let full = changes.len() as i64 == views::PER_ROUND;
             self.publish(&changes, |change| Ok(views::message(change)), "view")
                 .await?;
-            order_views::remove_through(tx, last).await?;
-            if !full {
-                return Ok(());
+            published = Some(last);
+            if (changes.len() as i64) < views::PER_ROUND {
+                break;
             }
         }
+        if let Some(last) = published {
+            order_views::remove_through(tx, last).await?;
+        }
+        Ok(())
     }
 }
 
