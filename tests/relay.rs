@@ -731,3 +731,42 @@ async fn role_relay_needs_oms_nats_url_and_relays_what_another_process_appends()
         "role relay serves only the ops routes"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rename_fans_out_to_every_order_view_in_rounds_each_view_once() {
+    let (nats, platform, projectors, relay) = relaying(100).await;
+    platform.product("A", 100_000).await;
+    let customer = Arc::new(platform.customer().await);
+    let orders = relay::views::PER_ROUND as usize + 50;
+    let mut tasks = tokio::task::JoinSet::new();
+    for writer in 0..8 {
+        let (platform, customer) = (platform.clone(), customer.clone());
+        tasks.spawn(async move {
+            for _ in (writer..orders).step_by(8) {
+                platform.place(&customer, &[("A", 1)]).await;
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("writer");
+    }
+    relayed(&platform).await;
+    // One orders batch changes every order's view: more than one round of kept views.
+    platform
+        .ok(
+            &format!("/customers/{}/rename", customer.0),
+            json!({"name": "Ada L."}),
+        )
+        .await;
+    relayed(&platform).await;
+    let renamed: Vec<Stored> = stream_messages(&nats)
+        .await
+        .into_iter()
+        .filter(|m| m.subject.starts_with("oms.orders.") && m.body["customer"]["name"] == "Ada L.")
+        .collect();
+    let ids: HashSet<&str> = renamed.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(renamed.len(), orders, "one renamed view per order");
+    assert_eq!(ids.len(), orders);
+    relay.stop().await;
+    projectors.stop().await;
+}
