@@ -17,6 +17,13 @@
 //!   fails in passing (unreachable, restarting, out of connections or disk, read-only,
 //!   timed out: `event_store::transient`), at start-up or mid-batch, is waited out for as
 //!   long as it lasts, in state `RETRYING` with the error, and the batch is tried again.
+//! - **Catching up**: when a batch is full, the next one is read while it is applied (a
+//!   read never passes the oldest open transaction, the batch's own included, so this
+//!   stays gapless).
+//! - **Beyond read models**: a projection may take events as stored
+//!   ([`Projection::apply_stored`]), run when the log has nothing new
+//!   ([`Projection::runs_idle`]) and name errors of its own that pass by themselves
+//!   ([`Projection::fails_in_passing`]): the relay to NATS does all three.
 //! - **Shutdown**: the batch in flight commits or rolls back, then the lock is released.
 
 use std::sync::Arc;
