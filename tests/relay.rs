@@ -95,6 +95,14 @@ async fn status(platform: &Platform, name: &str) -> Option<(String, i64, Option<
         .map(|s| (s.state, s.lag, s.last_error))
 }
 
+/// Views kept for the relay and not published yet.
+async fn kept_views(platform: &Platform) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM order_view_changes")
+        .fetch_one(&platform.db.pool)
+        .await
+        .expect("kept views")
+}
+
 /// Waits until the read models, the manager and the relay have the whole log and the
 /// relay has published every kept view.
 async fn relayed(platform: &Platform) {
@@ -103,17 +111,13 @@ async fn relayed(platform: &Platform) {
     loop {
         let (state, lag, error) = status(platform, relay::NAME).await.expect("relay");
         assert_ne!(state, "FAILED", "{error:?}");
-        let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM order_view_changes")
-            .fetch_one(&platform.db.pool)
-            .await
-            .expect("kept views");
+        let kept = kept_views(platform).await;
         if lag == 0 && kept == 0 && state == "RUNNING" {
+            // The views the last batches of the read models kept went out too.
             platform.settled().await;
-            let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM order_view_changes")
-                .fetch_one(&platform.db.pool)
-                .await
-                .expect("kept views");
-            if kept == 0 && status(platform, relay::NAME).await.expect("relay").1 == 0 {
+            if kept_views(platform).await == 0
+                && status(platform, relay::NAME).await.expect("relay").1 == 0
+            {
                 return;
             }
         }
@@ -135,13 +139,17 @@ struct Stored {
 
 /// Every message of the stream, in stream order.
 async fn stream_messages(nats: &NatsServer) -> Vec<Stored> {
-    let client = async_nats::connect(nats.url()).await.expect("connect");
-    let js = jetstream::new(client);
-    let mut stream = js.get_stream(STREAM).await.expect("stream");
-    let last = stream.info().await.expect("info").state.last_sequence;
+    read_stream(nats).await.expect("the stream")
+}
+
+/// Every message of the stream, if it can be read (it may not exist yet).
+async fn read_stream(nats: &NatsServer) -> Result<Vec<Stored>, async_nats::Error> {
+    let js = jetstream::new(async_nats::connect(nats.url()).await?);
+    let mut stream = js.get_stream(STREAM).await?;
+    let last = stream.info().await?.state.last_sequence;
     let mut out = Vec::new();
     for sequence in 1..=last {
-        let message = stream.get_raw_message(sequence).await.expect("message");
+        let message = stream.get_raw_message(sequence).await?;
         out.push(Stored {
             subject: message.subject.to_string(),
             msg_id: message
@@ -149,10 +157,10 @@ async fn stream_messages(nats: &NatsServer) -> Vec<Stored> {
                 .get(async_nats::header::NATS_MESSAGE_ID)
                 .map(|v| v.as_str().to_owned())
                 .unwrap_or_default(),
-            body: serde_json::from_slice(&message.payload).expect("JSON"),
+            body: serde_json::from_slice(&message.payload)?,
         });
     }
-    out
+    Ok(out)
 }
 
 /// Holds the stream's events to the log: each event exactly once, each aggregate's in
@@ -596,23 +604,9 @@ async fn until_published(nats: &NatsServer, subject: &str) {
 }
 
 async fn stream_has(nats: &NatsServer, subject: &str) -> bool {
-    let Ok(client) = async_nats::connect(nats.url()).await else {
-        return false;
-    };
-    let Ok(mut stream) = jetstream::new(client).get_stream(STREAM).await else {
-        return false;
-    };
-    let Ok(info) = stream.info().await else {
-        return false;
-    };
-    for sequence in 1..=info.state.last_sequence {
-        if let Ok(message) = stream.get_raw_message(sequence).await {
-            if message.subject.as_str() == subject {
-                return true;
-            }
-        }
-    }
-    false
+    read_stream(nats)
+        .await
+        .is_ok_and(|messages| messages.iter().any(|m| m.subject == subject))
 }
 
 fn define_product(server: &support::Server, sku: &str) {
@@ -673,23 +667,23 @@ async fn oms_serve_relays_with_oms_nats_url_and_lists_the_relay_in_status() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn role_relay_needs_oms_nats_url_and_relays_what_another_process_appends() {
     let dir = support::data_dir();
-    let refused = support::oms(dir.path())
-        .env("DATABASE_URL", "postgres://127.0.0.1:1/none")
-        .args(["serve", "--role", "relay"])
-        .output()
-        .expect("oms serve --role relay");
-    assert!(!refused.status.success());
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    // `oms serve --role relay` with `env`: refused, and what it says.
+    let refused = |env: &[(&str, &str)]| {
+        let output = support::oms(dir.path())
+            .env("DATABASE_URL", "postgres://127.0.0.1:1/none")
+            .envs(env.iter().copied())
+            .args(["serve", "--role", "relay"])
+            .output()
+            .expect("oms serve --role relay");
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let stderr = refused(&[]);
     assert!(stderr.contains("OMS_NATS_URL"), "{stderr}");
-    let refused = support::oms(dir.path())
-        .env("DATABASE_URL", "postgres://127.0.0.1:1/none")
-        .env("OMS_NATS_URL", "nats://127.0.0.1:1")
-        .env("OMS_NATS_STREAM", "oms.events")
-        .args(["serve", "--role", "relay"])
-        .output()
-        .expect("oms serve --role relay");
-    assert!(!refused.status.success());
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let stderr = refused(&[
+        ("OMS_NATS_URL", "nats://127.0.0.1:1"),
+        ("OMS_NATS_STREAM", "oms.events"),
+    ]);
     assert!(stderr.contains("OMS_NATS_STREAM"), "{stderr}");
 
     let nats = NatsServer::start();
