@@ -225,6 +225,7 @@ async fn main() {
     for (what, met) in verdicts {
         println!("  target {what}: {}", if met { "met" } else { "NOT met" });
     }
+    support::report_memory();
 
     projectors.stop().await;
     support::stop(pool, server).await;

@@ -103,7 +103,7 @@ async fn main() {
 
     let addr = support::serve(oms::serve::app(
         Role::QueryGraphql,
-        EventLog::new(pool.clone()),
+        EventLog::new(support::request_pool(&server)),
     ))
     .await;
 
@@ -167,12 +167,13 @@ async fn main() {
     println!("  query                 req/s    p50 ms    p99 ms | raw SQL ops/s    p99 ms   ratio");
     report("order(id:)", &by_id, &by_id_raw);
     report("orders(first: 20)", &page, &page_raw);
+    support::report_memory();
 
     // The same queries with authentication on (a staff HS256 token, verified on every
     // request), on a second listener, alternating with the open one.
     let secured_addr = support::serve(support::authenticated_app(
         Role::QueryGraphql,
-        EventLog::new(pool.clone()),
+        EventLog::new(support::request_pool(&server)),
     ))
     .await;
     let token = auth::testing::token(auth::Role::Staff, None);

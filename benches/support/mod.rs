@@ -31,6 +31,14 @@ pub async fn database(durability: Durability) -> (tempfile::TempDir, EmbeddedPos
     (dir, server, pool)
 }
 
+/// A pool on `server`'s `oms` database like `oms serve`'s for request paths (commands,
+/// GraphQL): its statement and lock timeouts, statements planned once.
+pub fn request_pool(server: &EmbeddedPostgres) -> PgPool {
+    event_store::pool_options().connect_lazy_with(event_store::request_limits(
+        server.connect_options(embedded::DATABASE),
+    ))
+}
+
 /// Serves `app` on a loopback port.
 pub async fn serve(app: axum::Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -66,6 +74,28 @@ pub async fn shop(addr: SocketAddr, skus: impl IntoIterator<Item = String>) -> (
         assert_eq!(status, 201, "{reply}");
     }
     (customer, address)
+}
+
+/// The most memory this process has held (`VmHWM`), in MiB: the server under test, its
+/// pools and the load generator together, so an upper bound of the server's own.
+pub fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    kib / 1024.0
+}
+
+/// Prints [`peak_rss_mib`] against the memory target of `oms serve` under load.
+pub fn report_memory() {
+    const TARGET_MIB: f64 = 150.0;
+    let peak = peak_rss_mib();
+    println!(
+        "  peak RSS of the process (server, pools and load generator): {peak:.0} MiB (target <= {TARGET_MIB:.0}): {}",
+        if peak <= TARGET_MIB { "met" } else { "NOT met" }
+    );
 }
 
 /// Closes `pool` and stops `server`.

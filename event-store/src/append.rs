@@ -9,6 +9,7 @@ use tracing::Instrument;
 
 use crate::announce::Announcer;
 use crate::event::{complete_metadata, MetadataDefaults};
+use crate::group::{GroupCommit, Outcome, Writes};
 
 /// What one append put into the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,13 +38,14 @@ pub enum AppendError {
 
 /// The PostgreSQL event log: appends events and reads them back in global log order.
 ///
-/// Cheap to clone. Every write to the `events` table goes through [`EventLog::append`] or
-/// [`EventLog::append_then`], so that commit batching or other append-side changes need
-/// not touch callers.
+/// Cheap to clone. Every write to the `events` table goes through [`EventLog::append`],
+/// [`EventLog::append_then`] or [`EventLog::append_within`]; the first two commit in
+/// groups (`crate::group`).
 #[derive(Clone, Debug)]
 pub struct EventLog {
     pub(crate) pool: PgPool,
     announcer: Arc<Announcer>,
+    group: GroupCommit,
     /// The log clock's offset (`crate::clock`), read once.
     clock: Arc<tokio::sync::OnceCell<i64>>,
 }
@@ -59,6 +61,7 @@ impl EventLog {
     pub fn new(pool: PgPool) -> Self {
         let announcer = Arc::new(Announcer::start(pool.clone()));
         Self {
+            group: GroupCommit::start(pool.clone()),
             pool,
             announcer,
             clock: Arc::default(),
@@ -113,9 +116,11 @@ impl EventLog {
     }
 
     /// Appends events and, in the same transaction, runs `after` for further writes; both
-    /// commit or neither does.
+    /// commit or neither does. Appends that arrive together share a transaction and its
+    /// commit (`crate::group`), each in a savepoint of its own: another append's conflict or
+    /// error never fails this one. The result comes once the commit is durable.
     ///
-    /// The event insert is the transaction's first statement on purpose: the transaction id
+    /// The event insert is the first statement of the append on purpose: the transaction id
     /// that orders the log is assigned at a transaction's first write, and it must be
     /// assigned after the writer read the aggregate state it decided on, or a later event
     /// of an aggregate could sort before an earlier one (docs/adr/0002).
@@ -125,17 +130,31 @@ impl EventLog {
         after: F,
     ) -> Result<(Appended, T), E>
     where
-        E: From<AppendError>,
-        F: for<'c> FnOnce(&'c mut PgConnection, &'c Appended) -> AfterAppend<'c, T, E>,
+        T: Send + 'static,
+        E: From<AppendError> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection, &'c Appended) -> AfterAppend<'c, T, E>
+            + Send
+            + 'static,
     {
         let span = tracing::info_span!("append", events = events.len());
         let (appended, extra) = async {
             let offset = self.clock_offset().await.map_err(AppendError::from)?;
-            let mut tx = self.begin().await.map_err(AppendError::from)?;
-            let appended = insert_events(&mut tx, events, offset).await?;
-            let extra = after(&mut tx, &appended).await?;
-            tx.commit().await.map_err(AppendError::from)?;
-            Ok::<_, E>((appended, extra))
+            let kept = Arc::new(std::sync::Mutex::new(None::<Result<T, E>>));
+            let outcome = self
+                .group
+                .submit(events.to_vec(), offset, keeping(after, kept.clone()))
+                .await;
+            let kept = kept
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            match (outcome, kept) {
+                (Outcome::Committed(appended), Some(Ok(extra))) => Ok((appended, extra)),
+                (Outcome::Refused, Some(Err(error))) => Err(error),
+                (Outcome::Failed(error), _) => Err(AppendError::Database(error).into()),
+                // A conflict, or (impossible) an outcome its writes' result contradicts.
+                _ => Err(AppendError::Conflict.into()),
+            }
         }
         .instrument(span)
         .await?;
@@ -145,6 +164,25 @@ impl EventLog {
         }
         Ok((appended, extra))
     }
+}
+
+/// `after` as a group member's writes, keeping its result in `kept` for the caller.
+fn keeping<T, E, F>(after: F, kept: Arc<std::sync::Mutex<Option<Result<T, E>>>>) -> Writes
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    F: for<'c> FnOnce(&'c mut PgConnection, &'c Appended) -> AfterAppend<'c, T, E> + Send + 'static,
+{
+    Box::new(move |conn, appended| {
+        Box::pin(async move {
+            let result = after(conn, appended).await;
+            let succeeded = result.is_ok();
+            *kept
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(result);
+            succeeded
+        })
+    })
 }
 
 impl EventLog {
@@ -175,7 +213,7 @@ impl EventLog {
 /// Inserts all events with one statement. `WITH ORDINALITY … ORDER BY` makes the identity
 /// column number them in the given order, so an aggregate's events get rising positions;
 /// the transaction's id in the log's count (`crate::clock`) is taken once for them all.
-async fn insert_events(
+pub(crate) async fn insert_events(
     conn: &mut PgConnection,
     events: &[SerializedEvent],
     clock_offset: i64,

@@ -76,9 +76,7 @@ impl TestDatabase {
         let (server, base_url) = server();
         let server = server.clone();
         let name = format!("oms_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect_with(&server)
-            .await
-            .expect("connecting to the test PostgreSQL server");
+        let mut admin = connect_admin(&server).await;
         admin
             .execute(format!("CREATE DATABASE \"{name}\"").as_str())
             .await
@@ -117,6 +115,25 @@ impl TestDatabase {
             .max_connections(20)
             .connect_lazy_with(crate::request_limits(self.options.clone()));
         EventLog::new(pool)
+    }
+}
+
+/// A connection to the test server. Its socket refuses connections for a moment
+/// (`EAGAIN`) while its backlog is full, as when many tests start at once on two cores:
+/// that is tried again, for up to 10 s.
+async fn connect_admin(server: &PgConnectOptions) -> sqlx::PgConnection {
+    let started = Instant::now();
+    loop {
+        match sqlx::PgConnection::connect_with(server).await {
+            Ok(connection) => return connection,
+            Err(sqlx::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    && started.elapsed() < Duration::from_secs(10) =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("connecting to the test PostgreSQL server: {e:?}"),
+        }
     }
 }
 
