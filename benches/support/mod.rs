@@ -13,6 +13,8 @@ use sqlx::PgPool;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+pub mod read_model;
+
 /// A private PostgreSQL with the migrated `oms` database, and a pool of 40 on it.
 pub async fn database(durability: Durability) -> (tempfile::TempDir, EmbeddedPostgres, PgPool) {
     let (dir, server) = tokio::task::spawn_blocking(move || private_server(durability))
@@ -149,7 +151,7 @@ impl Client {
             .nth(1)
             .and_then(|s| s.parse().ok())
             .expect("status");
-        let mut length = 0;
+        let (mut length, mut chunked) = (0, false);
         loop {
             line.clear();
             self.stream.read_line(&mut line).await.expect("header");
@@ -160,11 +162,37 @@ impl Client {
                 if name.eq_ignore_ascii_case("content-length") {
                     length = value.trim().parse().expect("length");
                 }
+                if name.eq_ignore_ascii_case("transfer-encoding") {
+                    chunked = value.trim().eq_ignore_ascii_case("chunked");
+                }
             }
         }
-        let mut body = vec![0; length];
-        self.stream.read_exact(&mut body).await.expect("body");
+        let body = if chunked {
+            self.read_chunks().await
+        } else {
+            let mut body = vec![0; length];
+            self.stream.read_exact(&mut body).await.expect("body");
+            body
+        };
         (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    /// A chunked body (the servers of some peers send one).
+    async fn read_chunks(&mut self) -> Vec<u8> {
+        let mut body = Vec::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).await.expect("chunk size");
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
+                .expect("chunk size");
+            let mut chunk = vec![0; size + 2]; // the chunk and its CRLF
+            self.stream.read_exact(&mut chunk).await.expect("chunk");
+            if size == 0 {
+                return body;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
     }
 }
 

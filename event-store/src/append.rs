@@ -61,7 +61,7 @@ impl EventLog {
     pub fn new(pool: PgPool) -> Self {
         let announcer = Arc::new(Announcer::start(pool.clone()));
         Self {
-            group: GroupCommit::start(pool.clone()),
+            group: GroupCommit::start(&pool),
             pool,
             announcer,
             clock: Arc::default(),

@@ -77,7 +77,7 @@ pub(crate) struct GroupCommit {
 
 impl GroupCommit {
     /// Starts the committers on `pool`. They stop once every handle is dropped.
-    pub(crate) fn start(pool: PgPool) -> Self {
+    pub(crate) fn start(pool: &PgPool) -> Self {
         let (queue, receiver) = mpsc::unbounded_channel();
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..COMMITTERS {
