@@ -7,6 +7,11 @@
 //! reference machine: orders/s >= 1.0x the raw commit rate at 32 clients and >= 0.6x at 8,
 //! with p99 no worse than before commands were committed in groups (docs/adr/0015).
 //!
+//! Beside them, in the same run, the same command shape on cqrs-es and postgres-es
+//! (`support::cqrs_es_peer`: the same input, aggregates and decision, loaded through a
+//! postgres-es event store and executed by a postgres-es `CqrsFramework`), at the same
+//! concurrency on the same server.
+//!
 //! Then the cost of authentication: the 32-client load on an open listener and on one
 //! with `OMS_AUTH=jwt` (a customer's token) in turn, eight rounds; target: on/off >= 0.95.
 //!
@@ -51,12 +56,24 @@ async fn main() {
         .execute(&pool)
         .await
         .expect("baseline table");
+    let skus = (0..PRODUCTS).map(|n| format!("SKU-{n}"));
+    let (peer_addr, peer_customer, peer_address) =
+        support::cqrs_es_peer::start(&server, skus).await;
     println!("orders_load ({per_level} orders per level, fsync on, loopback HTTP):");
-    println!("  clients   orders/s    p50 ms    p99 ms | raw PG commits/s   ratio");
+    println!("  clients   orders/s    p50 ms    p99 ms | raw PG commits/s   ratio | cqrs-es orders/s  p99 ms  OMS is");
     let mut verdicts = Vec::new();
     for clients in [1_usize, 8, 32] {
         let share = per_level / clients;
         let orders = place(addr, None, clients, share, &customer, &address).await;
+        let peer = place(
+            peer_addr,
+            None,
+            clients,
+            share,
+            &peer_customer,
+            &peer_address,
+        )
+        .await;
         let raw = {
             let pool = pool.clone();
             measure(clients, share * clients, move |_| {
@@ -91,12 +108,15 @@ async fn main() {
             }
         }
         println!(
-            "  {clients:>7} {:>10.0} {:>9.2} {:>9.2} | {:>16.0} {:>7.2}",
+            "  {clients:>7} {:>10.0} {:>9.2} {:>9.2} | {:>16.0} {:>7.2} | {:>16.0} {:>7.2} {:>6.2}x",
             orders.per_second,
             orders.p50.as_secs_f64() * 1e3,
             p99,
             raw.per_second,
-            ratio
+            ratio,
+            peer.per_second,
+            peer.p99.as_secs_f64() * 1e3,
+            orders.per_second / peer.per_second
         );
     }
     for verdict in verdicts {

@@ -13,6 +13,7 @@ use sqlx::PgPool;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+pub mod cqrs_es_peer;
 pub mod read_model;
 
 /// A private PostgreSQL with the migrated `oms` database, and a pool of 40 on it.
