@@ -2,7 +2,7 @@
 //! execution, `extensions.position` on every response. One extension, not one per
 //! concern: async-graphql runs every field through each installed extension.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use async_graphql::extensions::{
@@ -27,6 +27,7 @@ impl ExtensionFactory for Policies {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(Request {
             executed_at: AtomicI64::new(-1),
+            introspection: AtomicBool::new(false),
         })
     }
 }
@@ -36,6 +37,8 @@ impl ExtensionFactory for Policies {
 struct Request {
     /// The position reflected when execution began (-1: it did not).
     executed_at: AtomicI64,
+    /// The document selects only introspection fields (`limits::introspection_only`).
+    introspection: AtomicBool,
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -61,6 +64,8 @@ impl Extension for Request {
             .await
             .map_err(|e| limits::with_code(e, "GRAPHQL_PARSE_FAILED"))?;
         limits::check_database_work(&document)?;
+        self.introspection
+            .store(limits::introspection_only(&document), Ordering::Release);
         Ok(document)
     }
 
@@ -75,7 +80,8 @@ impl Extension for Request {
                 .map(|e| limits::with_code(e, "GRAPHQL_VALIDATION_FAILED"))
                 .collect::<Vec<_>>()
         })?;
-        limits::check(&result).map_err(|refused| vec![refused])?;
+        let introspection = self.introspection.load(Ordering::Acquire);
+        limits::check(&result, introspection).map_err(|refused| vec![refused])?;
         Ok(result)
     }
 

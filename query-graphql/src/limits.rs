@@ -16,13 +16,24 @@ pub const MAX_DEPTH: usize = 10;
 /// does not.
 pub const MAX_COMPLEXITY: usize = 5_000;
 
-/// Refuses a validated query over the depth or complexity limit.
-pub fn check(result: &ValidationResult) -> Result<(), ServerError> {
-    if result.depth > MAX_DEPTH {
+/// The deepest nesting served to an operation that selects only introspection fields
+/// (`__schema`, `__type`): GraphiQL's schema query follows `ofType` through wrapped types
+/// some fifteen levels down, and it reads no table.
+pub const MAX_INTROSPECTION_DEPTH: usize = 24;
+
+/// Refuses a validated query over the depth or complexity limit; `introspection` says the
+/// document selects only introspection fields ([`introspection_only`]).
+pub fn check(result: &ValidationResult, introspection: bool) -> Result<(), ServerError> {
+    let max_depth = if introspection {
+        MAX_INTROSPECTION_DEPTH
+    } else {
+        MAX_DEPTH
+    };
+    if result.depth > max_depth {
         return Err(server_error(
             QUERY_TOO_COMPLEX,
             format!(
-                "the query is nested {} levels deep; at most {MAX_DEPTH} are served",
+                "the query is nested {} levels deep; at most {max_depth} are served",
                 result.depth
             ),
         ));
@@ -47,18 +58,32 @@ pub const MAX_ROOT_FIELDS: usize = 16;
 /// filter, the most expensive read there is.
 pub const MAX_COUNTS: usize = 4;
 
-/// Refuses, right after parsing, an operation whose database work is out of proportion
-/// to what complexity measures: many root fields (aliases of one field count each) or
-/// many counts.
-pub fn check_database_work(document: &ExecutableDocument) -> Result<(), ServerError> {
-    let operations: Vec<&SelectionSet> = match &document.operations {
+/// Whether every operation of `document` selects only introspection fields at its root.
+pub fn introspection_only(document: &ExecutableDocument) -> bool {
+    root_sets(document).into_iter().all(|root| {
+        let roots = fields(root, &document.fragments);
+        !roots.is_empty()
+            && roots
+                .iter()
+                .all(|field| field.node.name.node.starts_with("__"))
+    })
+}
+
+fn root_sets(document: &ExecutableDocument) -> Vec<&SelectionSet> {
+    match &document.operations {
         DocumentOperations::Single(operation) => vec![&operation.node.selection_set.node],
         DocumentOperations::Multiple(operations) => operations
             .values()
             .map(|operation| &operation.node.selection_set.node)
             .collect(),
-    };
-    for root in operations {
+    }
+}
+
+/// Refuses, right after parsing, an operation whose database work is out of proportion
+/// to what complexity measures: many root fields (aliases of one field count each) or
+/// many counts.
+pub fn check_database_work(document: &ExecutableDocument) -> Result<(), ServerError> {
+    for root in root_sets(document) {
         let roots = fields(root, &document.fragments)
             .iter()
             .filter(|field| !field.node.name.node.starts_with("__"))

@@ -221,6 +221,39 @@ async fn queries_too_deep_or_too_complex_are_refused() {
     }
 }
 
+/// The schema query GraphiQL sends (graphql-js `getIntrospectionQuery`, with descriptions
+/// and input value deprecation): through `ofType` it nests fifteen levels deep.
+const GRAPHIQL_INTROSPECTION: &str = "query IntrospectionQuery { __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType } directives { name description isRepeatable locations args(includeDeprecated: true) { ...InputValue } } } }
+  fragment FullType on __Type { kind name description specifiedByURL
+    fields(includeDeprecated: true) { name description args(includeDeprecated: true) { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+    inputFields(includeDeprecated: true) { ...InputValue } interfaces { ...TypeRef }
+    enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } possibleTypes { ...TypeRef } }
+  fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue isDeprecated deprecationReason }
+  fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name } } } } } } } } } } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_gets_the_schema_but_deep_reads_stay_refused() {
+    let platform = Platform::start().await;
+    let response = platform.gql(GRAPHIQL_INTROSPECTION, json!({})).await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let types = response["data"]["__schema"]["types"]
+        .as_array()
+        .expect("types");
+    assert!(types.iter().any(|t| t["name"] == "Order"), "{response}");
+    // Beside a read, the introspection fields do not lift the read's depth limit.
+    let deep_read = GRAPHIQL_INTROSPECTION.replacen(
+        "__schema {",
+        "orders(first: 1) { totalCount } __schema {",
+        1,
+    );
+    let response = platform.gql(&deep_read, json!({})).await;
+    assert_eq!(codes(&response), ["QUERY_TOO_COMPLEX"], "{response}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_gets_graphiql_wired_to_the_same_endpoints() {
     let platform = Platform::start().await;
