@@ -70,7 +70,7 @@ impl Database {
         event_store::pool_options()
             .max_connections(40)
             .connect_lazy_with(
-                event_store::planned_once(event_store::session_limits(self.options.clone()))
+                event_store::session_limits(self.options.clone())
                     .options([("synchronous_commit", "off")]),
             )
     }
