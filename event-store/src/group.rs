@@ -123,7 +123,8 @@ async fn committer(pool: PgPool, queue: Arc<Mutex<mpsc::UnboundedReceiver<Member
 
 /// Runs `group` as one transaction and tells each member what became of it.
 async fn commit(pool: &PgPool, group: Vec<Member>) {
-    let mut tx = match pool.begin().await {
+    // A pooled connection broken while idle (a server restart) is replaced once.
+    let mut tx = match crate::once_more_if_broken(|| pool.begin()).await {
         Ok(tx) => tx,
         Err(error) => return fail_all(group.into_iter().map(|m| m.reply), &error),
     };
