@@ -6,8 +6,8 @@
 //! the same server: the same rows read with plain SQL over the same pool size and
 //! concurrency (`order`: the order and its lines; `orders`: the keyset page), so the
 //! ratio is what the GraphQL layer (HTTP, parsing, validation, resolvers, JSON) costs.
-//! The peer a user would otherwise pick, PostGraphile 4 over the same table, is measured
-//! side by side by the benchmark issue that follows; the target there is >= 3x its
+//! The servers a user would otherwise pick, PostGraphile 4 and 5 over the same tables, are
+//! measured side by side in `benches/peers.rs`; the target there is >= 3x their
 //! requests/s at no worse p99.
 //!
 //! Then the cost of authentication: each query at 32 connections on an open listener and
