@@ -1,5 +1,6 @@
-//! Executing a command: load the aggregate (its latest snapshot and the events after it,
-//! upcast), check `If-Match`, decide, and append its events together with the command's
+//! Executing a command: take the aggregate's turn in this process (`crate::turns`), load
+//! the aggregate (its latest snapshot and the events after it, upcast), check `If-Match`,
+//! decide, and append its events together with the command's
 //! records (and a snapshot, when one is due) in one transaction; on an optimistic-lock
 //! conflict, reload and decide again, a bounded number of times.
 //!
@@ -237,6 +238,8 @@ impl AppState {
             reply,
             records,
         } = command;
+        // Held until the events are committed (or the command gives up): see `turns`.
+        let _turn = self.turns.take(A::TYPE, id).await;
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
                 // The request may have been completed by a concurrent retry of itself.

@@ -32,6 +32,7 @@ mod records;
 pub mod request;
 mod routes;
 mod state;
+mod turns;
 
 use std::time::Duration;
 

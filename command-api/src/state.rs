@@ -1,8 +1,12 @@
 //! The state every route shares: one `Clone` struct of shared handles.
 
+use std::sync::Arc;
+
 use auth::Authenticator;
 use domain::clock::SharedClock;
 use event_store::{AggregateStore, EventLog};
+
+use crate::turns::Turns;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -10,6 +14,7 @@ pub struct AppState {
     pub(crate) clock: SharedClock,
     pub(crate) store: AggregateStore,
     pub(crate) auth: Authenticator,
+    pub(crate) turns: Arc<Turns>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -35,6 +40,7 @@ impl AppState {
             log,
             clock,
             auth: Authenticator::Off,
+            turns: Arc::new(Turns::new()),
         }
     }
 

@@ -44,6 +44,32 @@ async fn sixteen_concurrent_restocks_all_succeed_and_add_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_concurrent_restocks_of_one_product_take_turns_and_all_succeed() {
+    // Far more racers than a command's attempts: racing, most would run out of them.
+    let api = Arc::new(Api::new().await);
+    api.product("BOTTLE", "1.00", "EUR", 100).await;
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let api = api.clone();
+            tokio::spawn(async move {
+                api.post("/products/BOTTLE/restock", json!({"quantity": 1}))
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task").expect(200);
+    }
+    let restocks = api
+        .payloads("BOTTLE")
+        .await
+        .iter()
+        .filter(|p| p.get("ProductRestocked").is_some())
+        .count();
+    assert_eq!(restocks, 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_registrations_with_one_email_give_one_customer() {
     let api = Arc::new(Api::new().await);
     let tasks: Vec<_> = (0..20)

@@ -18,9 +18,12 @@
 //! - Each member was loaded and decided before it was queued, and the group's transaction
 //!   id is assigned at its first insert, after that: the log's order stays the order in
 //!   which writers saw each other (docs/adr/0002).
-//! - Two groups in flight can each hold a row the other's member wants (the same
-//!   aggregate's next sequence). PostgreSQL breaks such a deadlock by failing one
-//!   statement; that member is a conflict, and decided again.
+//! - A group runs its members in the order of their aggregates (type, then id). A member
+//!   inserting an aggregate's next sequence waits for another group that inserted it first;
+//!   with every group taking aggregates in the same order, two groups never wait for each
+//!   other. (Should they, through a member of several aggregates or a claim, PostgreSQL
+//!   breaks the deadlock by failing one statement; that member is a conflict, decided
+//!   again.)
 
 use std::sync::Arc;
 
@@ -122,7 +125,8 @@ async fn committer(pool: PgPool, queue: Arc<Mutex<mpsc::UnboundedReceiver<Member
 }
 
 /// Runs `group` as one transaction and tells each member what became of it.
-async fn commit(pool: &PgPool, group: Vec<Member>) {
+async fn commit(pool: &PgPool, mut group: Vec<Member>) {
+    group.sort_by(|a, b| aggregate_of(a).cmp(&aggregate_of(b)));
     // A pooled connection broken while idle (a server restart) is replaced once.
     let mut tx = match crate::once_more_if_broken(|| pool.begin()).await {
         Ok(tx) => tx,
@@ -172,6 +176,12 @@ async fn commit(pool: &PgPool, group: Vec<Member>) {
         };
         let _ = reply.send(outcome);
     }
+}
+
+/// The aggregate a member appends to first: the order of members in a group.
+fn aggregate_of(member: &Member) -> Option<(&str, &str)> {
+    let event = member.events.first()?;
+    Some((event.aggregate_type.as_str(), event.aggregate_id.as_str()))
 }
 
 /// One member's statements: its events, then its further writes.
