@@ -47,10 +47,7 @@ fn report(name: &str, graphql: &Run, raw: &Run) {
 
 #[tokio::main]
 async fn main() {
-    let requests: usize = std::env::var("OMS_BENCH_REQUESTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
+    let requests: usize = support::env_or("OMS_BENCH_REQUESTS", 20_000);
     let (_dir, server, pool) = support::database(Durability::Off).await;
     let filled = Instant::now();
     let ids = Arc::new(read_model::fill(&pool).await);

@@ -37,10 +37,7 @@ const PRODUCTS: usize = 50;
 
 #[tokio::main]
 async fn main() {
-    let per_level: usize = std::env::var("OMS_BENCH_ORDERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4_000);
+    let per_level: usize = support::env_or("OMS_BENCH_ORDERS", 4_000);
     let (_dir, server, pool) = support::database(Durability::Full).await;
 
     let addr = support::serve(oms::serve::app(

@@ -76,10 +76,7 @@ const QUERIES: [&str; 2] = ["order(id:)", "orders(first: 20)"];
 
 #[tokio::main]
 async fn main() {
-    let requests: usize = std::env::var("OMS_BENCH_REQUESTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
+    let requests: usize = support::env_or("OMS_BENCH_REQUESTS", 20_000);
     let peers_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers");
     install(&peers_dir).await;
 
@@ -284,43 +281,54 @@ fn free_port() -> SocketAddr {
 
 /// `server.order` for spread ids from [`CLIENTS`] connections, `share` each.
 async fn by_id(server: &Server, ids: &Arc<Vec<Uuid>>, share: usize) -> Run {
-    let (addr, query, lines, ids) = (server.addr, server.order, server.lines, ids.clone());
-    measure(CLIENTS, share * CLIENTS, move |worker| {
-        let ids = ids.clone();
-        async move {
-            let mut client = Client::connect(addr).await;
-            let mut latencies = Vec::with_capacity(share);
-            for i in 0..share {
-                let id = ids[(worker * 7_919 + i * 104_729) % ids.len()];
-                let body = json!({"query": query, "variables": {"id": id}}).to_string();
-                let started = Instant::now();
-                let (status, reply) = client.post("/graphql", &body).await;
-                latencies.push(started.elapsed());
-                assert!(status == 200 && count(&reply, lines) == Some(2), "{reply}");
-            }
-            latencies
-        }
-    })
-    .await
+    let (query, ids) = (server.order, ids.clone());
+    let body = move |worker: usize, i: usize| {
+        let id = ids[(worker * 7_919 + i * 104_729) % ids.len()];
+        json!({"query": query, "variables": {"id": id}}).to_string()
+    };
+    load(server.addr, share, body, server.lines, 2).await
 }
 
 /// `server.page` from [`CLIENTS`] connections, `share` each.
 async fn page(server: &Server, share: usize) -> Run {
-    let (addr, body, edges) = (
+    let body = json!({"query": server.page}).to_string();
+    load(
         server.addr,
-        json!({"query": server.page}).to_string(),
+        share,
+        move |_, _| body.clone(),
         server.edges,
-    );
-    measure(CLIENTS, share * CLIENTS, move |_| {
+        20,
+    )
+    .await
+}
+
+/// `share` requests from each of [`CLIENTS`] connections to `addr`'s `/graphql`, request `i`
+/// of connection `worker` sending `body(worker, i)`; every answer must hold `expected`
+/// items at `pointer`.
+async fn load<B>(
+    addr: SocketAddr,
+    share: usize,
+    body: B,
+    pointer: &'static str,
+    expected: usize,
+) -> Run
+where
+    B: Fn(usize, usize) -> String + Clone + Send + Sync + 'static,
+{
+    measure(CLIENTS, share * CLIENTS, move |worker| {
         let body = body.clone();
         async move {
             let mut client = Client::connect(addr).await;
             let mut latencies = Vec::with_capacity(share);
-            for _ in 0..share {
+            for i in 0..share {
+                let body = body(worker, i);
                 let started = Instant::now();
                 let (status, reply) = client.post("/graphql", &body).await;
                 latencies.push(started.elapsed());
-                assert!(status == 200 && count(&reply, edges) == Some(20), "{reply}");
+                assert!(
+                    status == 200 && count(&reply, pointer) == Some(expected),
+                    "{reply}"
+                );
             }
             latencies
         }

@@ -40,13 +40,6 @@ const TARGET_RATIO: f64 = 0.5;
 const TARGET_P99: Duration = Duration::from_millis(50);
 const WINDOW: usize = 1_000;
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// Product-stock events, as the log holds them: 100 per product.
 async fn seed(log: &EventLog, total: u64) {
     let mut batch = Vec::with_capacity(1_000);
@@ -149,7 +142,7 @@ async fn relay_rate(log: &EventLog, nats: &NatsServer, total: u64) -> f64 {
 }
 
 async fn throughput() -> bool {
-    let total = env_or("OMS_BENCH_EVENTS", 1_000_000);
+    let total = support::env_or("OMS_BENCH_EVENTS", 1_000_000_u64);
     let (_dir, server, pool) = support::database(Durability::Full).await;
     let log = EventLog::new(pool.clone());
     eprintln!("relay: seeding {total} events...");
@@ -177,8 +170,8 @@ async fn throughput() -> bool {
 }
 
 async fn delay() -> bool {
-    let seconds = env_or("OMS_BENCH_SECONDS", 20);
-    let rate = env_or("OMS_BENCH_RATE", 1_000);
+    let seconds = support::env_or("OMS_BENCH_SECONDS", 20_u64);
+    let rate = support::env_or("OMS_BENCH_RATE", 1_000_u64);
     let (_dir, server, pool) = support::database(Durability::Full).await;
     let log = EventLog::new(pool.clone());
     let nats = NatsServer::start();

@@ -34,6 +34,14 @@ pub async fn database(durability: Durability) -> (tempfile::TempDir, EmbeddedPos
     (dir, server, pool)
 }
 
+/// The number in environment variable `name`, or `default` when it is unset or not one.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// A pool on `server`'s `oms` database like `oms serve`'s for request paths (commands,
 /// GraphQL): its statement and lock timeouts, statements planned once.
 pub fn request_pool(server: &EmbeddedPostgres) -> PgPool {
