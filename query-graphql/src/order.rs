@@ -6,7 +6,8 @@
 //! answer is put back in order here, from the operation's selection sets (fragments and
 //! inline fragments followed, a key repeated keeping its first place).
 
-use async_graphql::indexmap::IndexMap;
+use std::cell::OnceCell;
+
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, SelectionSet};
 use async_graphql::{Name, Value};
 
@@ -27,58 +28,81 @@ pub fn in_selection_order(
         },
         (DocumentOperations::Multiple(_), None) => return,
     };
-    reorder(
-        &[&operation.node.selection_set.node],
-        &document.fragments,
-        data,
-    );
+    let fragments = &document.fragments;
+    let shape = Shape::of(&[&operation.node.selection_set.node], fragments);
+    reorder(&shape, fragments, data);
 }
 
-/// Orders `value` (an object, or a list of them) by `sets`, the selection sets that
-/// selected it (one per occurrence of its key).
-fn reorder(sets: &[&SelectionSet], fragments: &Fragments, value: &mut Value) {
-    match value {
-        Value::List(items) => {
-            for item in items {
-                reorder(sets, fragments, item);
-            }
-        }
-        Value::Object(map) => {
-            let mut keys: Vec<(Name, Vec<&SelectionSet>)> = Vec::new();
-            for set in sets {
-                collect(set, fragments, &mut keys);
-            }
-            let mut ordered = IndexMap::with_capacity(map.len());
-            for (key, subsets) in keys {
-                if let Some(mut field) = map.shift_remove(&key) {
-                    if !subsets.is_empty() {
-                        reorder(&subsets, fragments, &mut field);
-                    }
-                    ordered.insert(key, field);
+/// The response keys a field's selection sets select, in order, each with the
+/// sub-selections that select into it; gathered once per request for each field the
+/// answer holds (a list's items share their field's), however many objects it has.
+struct Shape<'a> {
+    keys: Vec<Key<'a>>,
+}
+
+struct Key<'a> {
+    name: Name,
+    subsets: Vec<&'a SelectionSet>,
+    shape: OnceCell<Shape<'a>>,
+}
+
+impl<'a> Shape<'a> {
+    /// The keys `sets` select (one set per occurrence of the field's key).
+    fn of(sets: &[&'a SelectionSet], fragments: &'a Fragments) -> Self {
+        let mut keys: Vec<Key<'a>> = Vec::new();
+        for set in sets {
+            for field in fields(set, fragments) {
+                let name = &field.node.response_key().node;
+                let subset = &field.node.selection_set.node;
+                match keys.iter_mut().find(|k| k.name == *name) {
+                    Some(key) => key.subsets.push(subset),
+                    None => keys.push(Key {
+                        name: name.clone(),
+                        subsets: vec![subset],
+                        shape: OnceCell::new(),
+                    }),
                 }
             }
-            // Anything not found in the selection (nothing, in practice) keeps its place after.
-            ordered.extend(map.drain(..));
-            *map = ordered;
         }
-        _ => {}
+        Self { keys }
+    }
+
+    /// Where `name` goes: its place in the selection, or after everything selected.
+    fn rank(&self, name: &Name) -> usize {
+        self.keys
+            .iter()
+            .position(|k| k.name == *name)
+            .unwrap_or(self.keys.len())
     }
 }
 
-/// The response keys `set` selects, in order, each with the sub-selections that select
-/// into it.
-fn collect<'a>(
-    set: &'a SelectionSet,
-    fragments: &'a Fragments,
-    keys: &mut Vec<(Name, Vec<&'a SelectionSet>)>,
-) {
-    for field in fields(set, fragments) {
-        let key = field.node.response_key().node.clone();
-        let subset = &field.node.selection_set.node;
-        match keys.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, subsets)) => subsets.push(subset),
-            None => keys.push((key, vec![subset])),
+/// Orders `value` (an object, or a list of them) by `shape`. An object already in order
+/// (most are: only fields that waited finish late) is left as it is.
+fn reorder<'a>(shape: &Shape<'a>, fragments: &'a Fragments, value: &mut Value) {
+    match value {
+        Value::List(items) => {
+            for item in items {
+                reorder(shape, fragments, item);
+            }
         }
+        Value::Object(map) => {
+            if !map.keys().map(|k| shape.rank(k)).is_sorted() {
+                // Stable: anything not found in the selection (nothing, in practice)
+                // keeps its place after.
+                map.sort_by_cached_key(|k, _| shape.rank(k));
+            }
+            for (name, field) in map.iter_mut() {
+                let Some(key) = shape.keys.iter().find(|k| k.name == *name) else {
+                    continue;
+                };
+                if key.subsets.iter().all(|set| set.items.is_empty()) {
+                    continue;
+                }
+                let inner = key.shape.get_or_init(|| Shape::of(&key.subsets, fragments));
+                reorder(inner, fragments, field);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -93,11 +117,14 @@ mod tests {
         )
         .expect("parse");
         let mut data: Value = serde_json::from_str::<serde_json::Value>(
-            r#"{"w": [{"p": 1, "q": 2}], "z": {"x": 1, "y": 2}}"#,
+            r#"{"w": [{"p": 1, "q": 2}, {"q": 3, "p": 4}, {"p": 5, "q": 6}], "z": {"x": 1, "y": 2}}"#,
         )
         .map(|v| Value::from_json(v).expect("value"))
         .expect("json");
         in_selection_order(&document, None, &mut data);
-        assert_eq!(data.to_string(), r#"{z: {y: 2, x: 1}, w: [{q: 2, p: 1}]}"#);
+        assert_eq!(
+            data.to_string(),
+            r#"{z: {y: 2, x: 1}, w: [{q: 2, p: 1}, {q: 3, p: 4}, {q: 6, p: 5}]}"#
+        );
     }
 }
