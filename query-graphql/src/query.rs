@@ -3,7 +3,7 @@
 use async_graphql::{Context, InputObject, Object, ID};
 use auth::Caller;
 use event_store::EventLog;
-use sqlx::PgPool;
+use event_store::Leases;
 
 use crate::cursor::{decode_sku, TimeCursor};
 use crate::errors;
@@ -49,7 +49,7 @@ pub fn reader<'c>(ctx: &Context<'c>) -> Reader<'c> {
     Reader::new(
         Scope::of(ctx.data_opt::<Caller>()),
         ctx.data_unchecked::<Loaders>(),
-        ctx.data_unchecked::<PgPool>(),
+        ctx.data_unchecked::<Leases>(),
     )
 }
 

@@ -10,11 +10,11 @@
 
 use async_graphql::Error;
 use auth::Caller;
+use event_store::Leases;
 use projections::tables::customers::CustomerRow;
 use projections::tables::orders::OrderRow;
 use projections::tables::products::ProductRow;
 use projections::tables::shipments::ShipmentRow;
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::fetch;
@@ -75,7 +75,7 @@ impl Scope {
 pub struct Reader<'a> {
     scope: Scope,
     loaders: &'a Loaders,
-    pool: &'a PgPool,
+    reads: &'a Leases,
 }
 
 impl std::fmt::Debug for Reader<'_> {
@@ -87,11 +87,11 @@ impl std::fmt::Debug for Reader<'_> {
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(scope: Scope, loaders: &'a Loaders, pool: &'a PgPool) -> Self {
+    pub fn new(scope: Scope, loaders: &'a Loaders, reads: &'a Leases) -> Self {
         Self {
             scope,
             loaders,
-            pool,
+            reads,
         }
     }
 
@@ -137,7 +137,7 @@ impl<'a> Reader<'a> {
     /// A product (every role reads the catalogue).
     pub async fn product(&self, sku: &str) -> Result<Option<ProductRow>, Error> {
         self.any_role("products")?;
-        fetch::product(self.pool, sku)
+        fetch::product(self.reads, sku)
             .await
             .map_err(|e| errors::database(&e))
     }
@@ -160,7 +160,7 @@ impl<'a> Reader<'a> {
             }
             Scope::Nothing => return Err(self.scope.refuse("orders")),
         }
-        let page = pages::orders(self.pool, &filter, first, after)
+        let page = pages::orders(self.reads, &filter, first, after)
             .await
             .map_err(|e| errors::database(&e))?;
         Ok((page, filter))
@@ -174,7 +174,7 @@ impl<'a> Reader<'a> {
         after: Option<TimeCursor>,
     ) -> Result<Page<CustomerRow>, Error> {
         self.everything("the list of customers")?;
-        pages::customers(self.pool, email_contains, first, after)
+        pages::customers(self.reads, email_contains, first, after)
             .await
             .map_err(|e| errors::database(&e))
     }
@@ -186,7 +186,7 @@ impl<'a> Reader<'a> {
         after: Option<&str>,
     ) -> Result<Page<ProductRow>, Error> {
         self.any_role("products")?;
-        pages::products(self.pool, first, after)
+        pages::products(self.reads, first, after)
             .await
             .map_err(|e| errors::database(&e))
     }

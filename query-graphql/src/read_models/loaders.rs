@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use sqlx::PgPool;
+use event_store::Leases;
 use uuid::Uuid;
 
 use projections::tables::customers::CustomerRow;
@@ -27,12 +27,12 @@ pub type Loaders = DataLoader<ById>;
 /// Batches lookups by id.
 #[derive(Debug, Clone)]
 pub struct ById {
-    pool: PgPool,
+    reads: Leases,
 }
 
 impl ById {
-    pub fn loader(pool: PgPool) -> Loaders {
-        DataLoader::new(Self { pool }, tokio::spawn)
+    pub fn loader(reads: Leases) -> Loaders {
+        DataLoader::new(Self { reads }, tokio::spawn)
     }
 }
 
@@ -56,7 +56,7 @@ impl Loader<OrderById> for ById {
     type Error = async_graphql::Error;
 
     async fn load(&self, ids: &[OrderById]) -> Loaded<OrderById, OrderRow> {
-        let rows = fetch::orders(&self.pool, &keys(ids, |k| k.0))
+        let rows = fetch::orders(&self.reads, &keys(ids, |k| k.0))
             .await
             .map_err(|e| errors::database(&e))?;
         Ok(rows.into_iter().map(|r| (OrderById(r.id), r)).collect())
@@ -68,7 +68,7 @@ impl Loader<ShipmentById> for ById {
     type Error = async_graphql::Error;
 
     async fn load(&self, ids: &[ShipmentById]) -> Loaded<ShipmentById, ShipmentRow> {
-        let rows = fetch::shipments(&self.pool, &keys(ids, |k| k.0))
+        let rows = fetch::shipments(&self.reads, &keys(ids, |k| k.0))
             .await
             .map_err(|e| errors::database(&e))?;
         Ok(rows.into_iter().map(|r| (ShipmentById(r.id), r)).collect())
@@ -80,7 +80,7 @@ impl Loader<CustomerById> for ById {
     type Error = async_graphql::Error;
 
     async fn load(&self, ids: &[CustomerById]) -> Loaded<CustomerById, CustomerRow> {
-        let rows = fetch::customers(&self.pool, &keys(ids, |k| k.0))
+        let rows = fetch::customers(&self.reads, &keys(ids, |k| k.0))
             .await
             .map_err(|e| errors::database(&e))?;
         Ok(rows.into_iter().map(|r| (CustomerById(r.id), r)).collect())

@@ -7,7 +7,9 @@
 //! on the index that serves it (docs/adr/0009-graphql.md).
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use event_store::Leases;
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use domain::order::OrderStatus;
@@ -51,6 +53,26 @@ impl<T> Page<T> {
     }
 }
 
+/// The rows `query` selects, on a leased connection.
+async fn rows<R>(
+    reads: &Leases,
+    query: &mut QueryBuilder<'_, Postgres>,
+) -> Result<Vec<R>, sqlx::Error>
+where
+    R: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+{
+    let mut lease = reads.lease().await?;
+    let rows = query.build_query_as().fetch_all(&mut *lease).await;
+    lease.finished(rows)
+}
+
+/// The count `query` selects, on a leased connection.
+async fn count(reads: &Leases, query: &mut QueryBuilder<'_, Postgres>) -> Result<i64, sqlx::Error> {
+    let mut lease = reads.lease().await?;
+    let count = query.build_query_scalar().fetch_one(&mut *lease).await;
+    lease.finished(count)
+}
+
 fn push_orders_filter(query: &mut QueryBuilder<'_, Postgres>, filter: &OrdersFilter) {
     query.push(" WHERE true");
     if let Some(status) = filter.status {
@@ -69,13 +91,13 @@ fn push_orders_filter(query: &mut QueryBuilder<'_, Postgres>, filter: &OrdersFil
 
 /// `orders(filter, first, after)`: newest first (`placed_at desc, id desc`).
 pub async fn orders(
-    pool: &PgPool,
+    reads: &Leases,
     filter: &OrdersFilter,
     first: i64,
     after: Option<TimeCursor>,
 ) -> Result<Page<OrderRow>, sqlx::Error> {
     let mut query = orders_query("SELECT", filter, first, after);
-    let rows = query.build_query_as().fetch_all(pool).await?;
+    let rows = rows(reads, &mut query).await?;
     Ok(Page::of(rows, first))
 }
 
@@ -112,16 +134,16 @@ fn push_newest_first(
         .push_bind(first + 1);
 }
 
-pub async fn orders_count(pool: &PgPool, filter: &OrdersFilter) -> Result<i64, sqlx::Error> {
+pub async fn orders_count(reads: &Leases, filter: &OrdersFilter) -> Result<i64, sqlx::Error> {
     let mut query = QueryBuilder::new("SELECT count(*) FROM orders");
     push_orders_filter(&mut query, filter);
-    query.build_query_scalar().fetch_one(pool).await
+    count(reads, &mut query).await
 }
 
 /// The pages of `customer.orders` for many customers with the same arguments: one
 /// statement, a keyset page per customer through `LATERAL`.
 pub async fn orders_of_customers(
-    pool: &PgPool,
+    reads: &Leases,
     customers: &[Uuid],
     status: Option<OrderStatus>,
     first: i64,
@@ -137,12 +159,12 @@ pub async fn orders_of_customers(
     }
     push_newest_first(&mut query, "placed_at", after, first);
     query.push(") o");
-    query.build_query_as().fetch_all(pool).await
+    rows(reads, &mut query).await
 }
 
 /// How many orders each of `customers` has (with `status`, when given).
 pub async fn order_counts_of_customers(
-    pool: &PgPool,
+    reads: &Leases,
     customers: &[Uuid],
     status: Option<OrderStatus>,
 ) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
@@ -153,7 +175,7 @@ pub async fn order_counts_of_customers(
         query.push(" AND status = ").push_bind(status.as_str());
     }
     query.push(" GROUP BY customer_id");
-    query.build_query_as().fetch_all(pool).await
+    rows(reads, &mut query).await
 }
 
 /// `emailContains` as a `LIKE` pattern, its wildcards escaped.
@@ -180,7 +202,7 @@ fn push_customers_filter(query: &mut QueryBuilder<'_, Postgres>, email_contains:
 
 /// `customers(first, after, emailContains)`: newest first.
 pub async fn customers(
-    pool: &PgPool,
+    reads: &Leases,
     email_contains: Option<&str>,
     first: i64,
     after: Option<TimeCursor>,
@@ -191,22 +213,22 @@ pub async fn customers(
     ));
     push_customers_filter(&mut query, email_contains);
     push_newest_first(&mut query, "registered_at", after, first);
-    let rows = query.build_query_as().fetch_all(pool).await?;
+    let rows = rows(reads, &mut query).await?;
     Ok(Page::of(rows, first))
 }
 
 pub async fn customers_count(
-    pool: &PgPool,
+    reads: &Leases,
     email_contains: Option<&str>,
 ) -> Result<i64, sqlx::Error> {
     let mut query = QueryBuilder::new("SELECT count(*) FROM customers");
     push_customers_filter(&mut query, email_contains);
-    query.build_query_scalar().fetch_one(pool).await
+    count(reads, &mut query).await
 }
 
 /// `products(first, after)`: by sku.
 pub async fn products(
-    pool: &PgPool,
+    reads: &Leases,
     first: i64,
     after: Option<&str>,
 ) -> Result<Page<ProductRow>, sqlx::Error> {
@@ -215,14 +237,16 @@ pub async fn products(
         query.push(" WHERE sku > ").push_bind(sku.to_owned());
     }
     query.push(" ORDER BY sku LIMIT ").push_bind(first + 1);
-    let rows = query.build_query_as().fetch_all(pool).await?;
+    let rows = rows(reads, &mut query).await?;
     Ok(Page::of(rows, first))
 }
 
-pub async fn products_count(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM products")
-        .fetch_one(pool)
-        .await
+pub async fn products_count(reads: &Leases) -> Result<i64, sqlx::Error> {
+    count(
+        reads,
+        &mut QueryBuilder::new("SELECT count(*) FROM products"),
+    )
+    .await
 }
 
 #[cfg(test)]

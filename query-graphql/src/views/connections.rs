@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Object, SimpleObject};
 use domain::order::OrderStatus;
+use event_store::Leases;
 use projections::tables::products::ProductRow;
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::common::PageInfo;
@@ -81,7 +81,7 @@ impl OrderConnection {
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         match &self.count {
             OrderCount::Filtered(filter) => {
-                pages::orders_count(ctx.data_unchecked::<PgPool>(), filter)
+                pages::orders_count(ctx.data_unchecked::<Leases>(), filter)
                     .await
                     .map_err(|e| errors::database(&e))
             }
@@ -90,7 +90,7 @@ impl OrderConnection {
                 customer,
                 status,
             } => {
-                set.order_count(ctx.data_unchecked::<PgPool>(), *customer, *status)
+                set.order_count(ctx.data_unchecked::<Leases>(), *customer, *status)
                     .await
             }
         }
@@ -131,7 +131,7 @@ impl CustomerConnection {
 
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         pages::customers_count(
-            ctx.data_unchecked::<PgPool>(),
+            ctx.data_unchecked::<Leases>(),
             self.email_contains.as_deref(),
         )
         .await
@@ -171,7 +171,7 @@ impl ProductConnection {
     }
 
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        pages::products_count(ctx.data_unchecked::<PgPool>())
+        pages::products_count(ctx.data_unchecked::<Leases>())
             .await
             .map_err(|e| errors::database(&e))
     }

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use async_graphql::{Context, Object, ID};
 use domain::order::OrderStatus as Status;
+use event_store::Leases;
 use projections::tables::customers::{AddressRow, CustomerRow};
-use sqlx::PgPool;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -58,7 +58,7 @@ impl CustomerSet {
     /// How many orders `customer` has (with `status`, when given).
     pub async fn order_count(
         &self,
-        pool: &PgPool,
+        reads: &Leases,
         customer: Uuid,
         status: Option<Status>,
     ) -> async_graphql::Result<i64> {
@@ -71,7 +71,7 @@ impl CustomerSet {
             .clone();
         let counts = cell
             .get_or_try_init(|| async {
-                let counts = pages::order_counts_of_customers(pool, &self.ids(), status).await?;
+                let counts = pages::order_counts_of_customers(reads, &self.ids(), status).await?;
                 Ok::<_, sqlx::Error>(counts.into_iter().collect())
             })
             .await
@@ -82,7 +82,7 @@ impl CustomerSet {
     /// `customer`'s page of orders (up to `first + 1`).
     async fn orders(
         &self,
-        pool: &PgPool,
+        reads: &Leases,
         customer: Uuid,
         args: PageArgs,
     ) -> async_graphql::Result<Vec<Order>> {
@@ -97,7 +97,7 @@ impl CustomerSet {
         let pages = cell
             .get_or_try_init(|| async {
                 let rows =
-                    pages::orders_of_customers(pool, &self.ids(), status, first, after).await?;
+                    pages::orders_of_customers(reads, &self.ids(), status, first, after).await?;
                 let mut pages: HashMap<Uuid, Vec<Order>> = HashMap::new();
                 for order in OrderSet::orders(rows) {
                     pages
@@ -148,11 +148,11 @@ impl Customer {
     }
 
     async fn addresses(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Address>> {
-        let pool = ctx.data_unchecked::<PgPool>();
+        let reads = ctx.data_unchecked::<Leases>();
         let all = self
             .set
             .addresses
-            .get_or_try_init(|| async { fetch::addresses(pool, &self.set.ids()).await })
+            .get_or_try_init(|| async { fetch::addresses(reads, &self.set.ids()).await })
             .await
             .map_err(|e| errors::database(&e))?;
         Ok(all
@@ -194,10 +194,10 @@ impl Customer {
         let first = page_size(first)?;
         let after = after.as_deref().map(TimeCursor::decode).transpose()?;
         let status = status.map(Status::from);
-        let pool = ctx.data_unchecked::<PgPool>();
+        let reads = ctx.data_unchecked::<Leases>();
         let orders = self
             .set
-            .orders(pool, self.row().id, (status, first, after))
+            .orders(reads, self.row().id, (status, first, after))
             .await?;
         Ok(OrderConnection::new(
             Page::of(orders, first),

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
+use event_store::Leases;
 use projections::tables::orders::{OrderHistoryRow, OrderLineRow, OrderRow};
-use sqlx::PgPool;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -134,11 +134,11 @@ impl Order {
     }
 
     async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrderLine>> {
-        let pool = ctx.data_unchecked::<PgPool>();
+        let reads = ctx.data_unchecked::<Leases>();
         let all = self
             .set
             .lines
-            .get_or_try_init(|| async { fetch::lines(pool, &self.set.ids()).await })
+            .get_or_try_init(|| async { fetch::lines(reads, &self.set.ids()).await })
             .await
             .map_err(|e| errors::database(&e))?;
         Ok(all
@@ -182,13 +182,13 @@ impl Order {
         let Some(id) = self.row().shipment_id else {
             return Ok(None);
         };
-        let pool = ctx.data_unchecked::<PgPool>();
+        let reads = ctx.data_unchecked::<Leases>();
         let (set, index) = self
             .set
             .shipments
             .get_or_try_init(|| async {
                 let ids: Vec<Uuid> = self.set.rows.iter().filter_map(|r| r.shipment_id).collect();
-                let rows = fetch::shipments(pool, &ids).await?;
+                let rows = fetch::shipments(reads, &ids).await?;
                 Ok::<_, sqlx::Error>(ShipmentSet::new(rows))
             })
             .await
@@ -197,11 +197,11 @@ impl Order {
     }
 
     async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StatusChange>> {
-        let pool = ctx.data_unchecked::<PgPool>();
+        let reads = ctx.data_unchecked::<Leases>();
         let all = self
             .set
             .history
-            .get_or_try_init(|| async { fetch::history(pool, &self.set.ids()).await })
+            .get_or_try_init(|| async { fetch::history(reads, &self.set.ids()).await })
             .await
             .map_err(|e| errors::database(&e))?;
         Ok(all

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, Object, ID};
+use event_store::Leases;
 use projections::tables::shipments::ShipmentRow;
-use sqlx::PgPool;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -82,13 +82,13 @@ impl Shipment {
     }
 
     async fn order(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Order>> {
-        let pool = ctx.data_unchecked::<PgPool>();
+        let reads = ctx.data_unchecked::<Leases>();
         let orders = self
             .set
             .orders
             .get_or_try_init(|| async {
                 let ids: Vec<Uuid> = self.set.rows.iter().map(|r| r.order_id).collect();
-                let rows = fetch::orders(pool, &ids).await?;
+                let rows = fetch::orders(reads, &ids).await?;
                 Ok::<_, sqlx::Error>(
                     OrderSet::orders(rows)
                         .into_iter()

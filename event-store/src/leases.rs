@@ -1,0 +1,172 @@
+//! Connections kept between statements by the request path that runs them, without a
+//! round trip at each hand-back.
+//!
+//! sqlx 0.8 checks every connection given back to its pool with a round trip (a `Sync`
+//! and its answer; it cannot be turned off): a one-statement GraphQL read costs two
+//! round trips, two wake-ups of the server process, and the second is pure overhead.
+//! [`Leases`] sits over a [`PgPool`] and keeps the connections it took from it: a
+//! statement that ended cleanly (`Ok`, or an error the server reported, which leaves the
+//! session usable) gives its connection back to the leases, unchecked. Everything else
+//! goes back to sqlx, which checks it as before:
+//!
+//! - a connection whose statement failed in any other way (I/O, protocol), or whose
+//!   future was dropped mid-statement;
+//! - one held for longer than [`RECYCLE_AFTER`], so that sqlx's lifetime limits apply.
+//!
+//! A connection left unused for longer than [`crate::CHECK_IDLE_AFTER`] is checked
+//! before it is used again, as the pool's own idle connections are ([`crate::pool_options`]).
+//! A statement dropped mid-way leaves at most unread answers behind: sqlx reads them off
+//! before the connection's next statement, but such a connection goes back to sqlx anyway.
+//!
+//! At most `max` connections are leased at once, so the pool's other users keep the
+//! rest of it. Leases are for statements outside transactions: a transaction's
+//! connection goes through the pool as before.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, PgConnection, PgPool, Postgres};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// A connection taken from sqlx's pool goes back to it after this long.
+pub const RECYCLE_AFTER: Duration = Duration::from_secs(60);
+
+/// Connections of a pool kept by their users (see the module's documentation).
+#[derive(Debug, Clone)]
+pub struct Leases {
+    pool: PgPool,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// One permit per connection that may be leased now (kept or yet to be taken).
+    permits: Arc<Semaphore>,
+    kept: Mutex<Vec<Kept>>,
+}
+
+#[derive(Debug)]
+struct Kept {
+    connection: PoolConnection<Postgres>,
+    /// When it was taken from sqlx's pool.
+    taken: Instant,
+    /// When its last statement ended.
+    used: Instant,
+}
+
+impl Leases {
+    /// Leases over `pool`, at most `max` connections at once.
+    pub fn new(pool: PgPool, max: usize) -> Self {
+        Self {
+            pool,
+            inner: Arc::new(Inner {
+                permits: Arc::new(Semaphore::new(max.max(1))),
+                kept: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The pool the leases take their connections from.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// A connection for one statement: a kept one (the most recently used, checked
+    /// first if it sat unused for long), else one from the pool. Give it back with
+    /// [`Lease::finished`].
+    pub async fn lease(&self) -> Result<Lease, sqlx::Error> {
+        let permit = self
+            .inner
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        let kept = match self.take_kept().await {
+            Some(kept) => kept,
+            None => Kept {
+                connection: self.pool.acquire().await?,
+                taken: Instant::now(),
+                used: Instant::now(),
+            },
+        };
+        Ok(Lease {
+            kept: Some(kept),
+            clean: false,
+            inner: self.inner.clone(),
+            _permit: permit,
+        })
+    }
+
+    async fn take_kept(&self) -> Option<Kept> {
+        loop {
+            let mut kept = self.inner.kept.lock().ok()?.pop()?;
+            if kept.used.elapsed() <= crate::CHECK_IDLE_AFTER
+                || kept.connection.ping().await.is_ok()
+            {
+                return Some(kept);
+            }
+            // Broken: sqlx closes it.
+            drop(kept);
+        }
+    }
+}
+
+/// A leased connection. Dropped without [`Lease::finished`] (its statement's future was
+/// dropped), it goes back to sqlx's pool, which checks it.
+#[derive(Debug)]
+pub struct Lease {
+    kept: Option<Kept>,
+    /// Its statement ended cleanly: it may be kept unchecked.
+    clean: bool,
+    inner: Arc<Inner>,
+    /// Released after the connection is kept (fields drop after `Drop::drop`).
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Lease {
+    /// Gives the connection back after its statement answered `result`, which it returns.
+    pub fn finished<T>(mut self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
+        self.clean = match &result {
+            Ok(_) => true,
+            Err(error) => error.as_database_error().is_some(),
+        };
+        result
+    }
+}
+
+impl Deref for Lease {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        match &self.kept {
+            Some(kept) => &kept.connection,
+            None => unreachable!("a lease holds its connection until dropped"),
+        }
+    }
+}
+
+impl DerefMut for Lease {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        match &mut self.kept {
+            Some(kept) => &mut kept.connection,
+            None => unreachable!("a lease holds its connection until dropped"),
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let Some(mut kept) = self.kept.take() else {
+            return;
+        };
+        if self.clean && kept.taken.elapsed() < RECYCLE_AFTER {
+            kept.used = Instant::now();
+            if let Ok(mut all) = self.inner.kept.lock() {
+                all.push(kept);
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Leased connections: kept between statements, never more than asked for, and given
+//! back to the pool whenever their state is in doubt.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use event_store::testing::TestDatabase;
+use event_store::{Leases, CHECK_IDLE_AFTER};
+
+async fn backend(leases: &Leases) -> Result<i32, sqlx::Error> {
+    let mut lease = leases.lease().await?;
+    let pid = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *lease)
+        .await;
+    lease.finished(pid)
+}
+
+#[tokio::test]
+async fn statements_share_kept_connections_and_at_most_max_are_leased() {
+    let db = TestDatabase::new().await;
+    let leases = Leases::new(db.log().pool().clone(), 2);
+    let first = backend(&leases).await.expect("statement");
+    for _ in 0..20 {
+        assert_eq!(backend(&leases).await.expect("statement"), first);
+    }
+
+    let leased = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (leases, leased, most) = (leases.clone(), leased.clone(), most.clone());
+            tokio::spawn(async move {
+                let mut lease = leases.lease().await.expect("lease");
+                most.fetch_max(leased.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                let pid =
+                    sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid() FROM pg_sleep(0.05)")
+                        .fetch_one(&mut *lease)
+                        .await;
+                leased.fetch_sub(1, Ordering::SeqCst);
+                lease.finished(pid).expect("statement")
+            })
+        })
+        .collect();
+    let mut backends = HashSet::new();
+    for task in tasks {
+        backends.insert(task.await.expect("task"));
+    }
+    assert_eq!(most.load(Ordering::SeqCst), 2);
+    assert!(backends.len() <= 2, "{backends:?}");
+}
+
+#[tokio::test]
+async fn a_refused_statement_keeps_its_connection_and_an_abandoned_one_gives_it_back() {
+    let db = TestDatabase::new().await;
+    let leases = Leases::new(db.log().pool().clone(), 1);
+    let kept = backend(&leases).await.expect("statement");
+
+    let mut lease = leases.lease().await.expect("lease");
+    let refused = sqlx::query_scalar::<_, i32>("SELECT 1 / 0")
+        .fetch_one(&mut *lease)
+        .await;
+    assert!(lease.finished(refused).is_err());
+    assert_eq!(backend(&leases).await.expect("statement"), kept);
+
+    // Abandoned mid-statement: that session is busy for seconds more, and the next
+    // statement runs on another connection, at once.
+    let abandoned = tokio::time::timeout(Duration::from_millis(200), async {
+        let mut lease = leases.lease().await.expect("lease");
+        let slept = sqlx::query("SELECT pg_sleep(5)").execute(&mut *lease).await;
+        lease.finished(slept).map(drop)
+    })
+    .await;
+    assert!(abandoned.is_err(), "the statement should still be running");
+    let next = tokio::time::timeout(Duration::from_secs(2), backend(&leases))
+        .await
+        .expect("the next statement does not wait for the abandoned one")
+        .expect("statement");
+    assert_ne!(next, kept);
+}
+
+#[tokio::test]
+async fn a_kept_connection_broken_while_idle_is_replaced_before_use() {
+    let db = TestDatabase::new().await;
+    let leases = Leases::new(db.log().pool().clone(), 1);
+    let kept = backend(&leases).await.expect("statement");
+    let terminated: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(kept)
+        .fetch_one(db.log().pool())
+        .await
+        .expect("terminate");
+    assert!(terminated);
+    tokio::time::sleep(CHECK_IDLE_AFTER + Duration::from_millis(200)).await;
+    let next = backend(&leases).await.expect("a fresh connection");
+    assert_ne!(next, kept);
+}
