@@ -18,10 +18,13 @@ pub(crate) async fn email_owner(
     state: &AppState,
     email_normalized: &str,
 ) -> Result<Option<CustomerId>, ApiError> {
-    let owner: Option<Uuid> = event_store::once_more_if_broken(|| {
-        sqlx::query_scalar("SELECT customer_id FROM customer_emails WHERE email = $1")
+    let owner: Option<Uuid> = event_store::once_more_if_broken(|| async {
+        let mut lease = state.log.leases().lease().await?;
+        let owner = sqlx::query_scalar("SELECT customer_id FROM customer_emails WHERE email = $1")
             .bind(email_normalized)
-            .fetch_optional(state.log.pool())
+            .fetch_optional(&mut *lease)
+            .await;
+        lease.finished(owner)
     })
     .await?;
     Ok(owner.map(CustomerId::from_uuid))
@@ -118,15 +121,18 @@ pub(crate) async fn replay(
     key: &IdempotencyKey,
     fingerprint: &Value,
 ) -> Result<Option<Response>, ApiError> {
-    let row: Option<(Value, i16, Value)> = event_store::once_more_if_broken(|| {
-        sqlx::query_as(
+    let row: Option<(Value, i16, Value)> = event_store::once_more_if_broken(|| async {
+        let mut lease = state.log.leases().lease().await?;
+        let row = sqlx::query_as(
             "SELECT request, status, body FROM idempotency_keys
              WHERE subject = $1 AND key = $2 AND created_at > now() - make_interval(hours => $3)",
         )
         .bind(&key.subject)
         .bind(&key.key)
         .bind(KEEP_HOURS)
-        .fetch_optional(state.log.pool())
+        .fetch_optional(&mut *lease)
+        .await;
+        lease.finished(row)
     })
     .await?;
     let Some((request, status, body)) = row else {

@@ -149,12 +149,15 @@ impl AggregateStore {
              ) e ON true
              ORDER BY ids.id, e.sequence"
         );
-        let rows: Vec<PgRow> = crate::once_more_if_broken(|| {
-            sqlx::query(&sql)
+        let rows: Vec<PgRow> = crate::once_more_if_broken(|| async {
+            let mut lease = self.log.leases().lease().await?;
+            let rows = sqlx::query(&sql)
                 .bind(A::TYPE)
                 .bind(ids)
                 .bind(self.schema_of(A::TYPE).unwrap_or(-1))
-                .fetch_all(&self.log.pool)
+                .fetch_all(&mut *lease)
+                .await;
+            lease.finished(rows)
         })
         .await?;
         for row in &rows {

@@ -9,8 +9,9 @@
 
 use std::time::Duration;
 
-use sqlx::PgPool;
 use tokio::sync::watch;
+
+use crate::leases::Leases;
 
 /// The channel readers `LISTEN` on.
 pub const EVENTS_CHANNEL: &str = "oms_events";
@@ -22,16 +23,12 @@ pub(crate) struct Announcer {
 
 impl Announcer {
     /// Starts the announcing task; it ends when the announcer is dropped.
-    pub(crate) fn start(pool: PgPool) -> Self {
+    pub(crate) fn start(leases: Leases) -> Self {
         let (poke, mut poked) = watch::channel(0u64);
         tokio::spawn(async move {
             while poked.changed().await.is_ok() {
                 poked.mark_unchanged();
-                if let Err(error) = sqlx::query("SELECT pg_notify($1, '')")
-                    .bind(EVENTS_CHANNEL)
-                    .execute(&pool)
-                    .await
-                {
+                if let Err(error) = announce(&leases).await {
                     // Readers fall back to polling; try again on the next commit.
                     tracing::debug!(%error, "could not announce new events");
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -45,4 +42,13 @@ impl Announcer {
     pub(crate) fn poke(&self) {
         self.poke.send_modify(|n| *n = n.wrapping_add(1));
     }
+}
+
+async fn announce(leases: &Leases) -> Result<(), sqlx::Error> {
+    let mut lease = leases.lease().await?;
+    let done = sqlx::query("SELECT pg_notify($1, '')")
+        .bind(EVENTS_CHANNEL)
+        .execute(&mut *lease)
+        .await;
+    lease.finished(done).map(drop)
 }

@@ -10,6 +10,7 @@ use tracing::Instrument;
 use crate::announce::Announcer;
 use crate::event::{complete_metadata, MetadataDefaults};
 use crate::group::{GroupCommit, Outcome, Writes};
+use crate::leases::Leases;
 
 /// What one append put into the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +45,8 @@ pub enum AppendError {
 #[derive(Clone, Debug)]
 pub struct EventLog {
     pub(crate) pool: PgPool,
+    /// Half the pool, for statements outside transactions ([`crate::leases`]).
+    leases: Leases,
     announcer: Arc<Announcer>,
     group: GroupCommit,
     /// The log clock's offset (`crate::clock`), read once.
@@ -59,9 +62,11 @@ impl EventLog {
     /// Opens the log on a pool. Must be called inside a Tokio runtime: it starts the task
     /// that wakes readers after commits.
     pub fn new(pool: PgPool) -> Self {
-        let announcer = Arc::new(Announcer::start(pool.clone()));
+        let announcer = Arc::new(Announcer::start(Leases::new(pool.clone(), 1)));
+        let leased = usize::try_from(pool.options().get_max_connections() / 2).unwrap_or(1);
         Self {
             group: GroupCommit::start(&pool),
+            leases: Leases::new(pool.clone(), leased),
             pool,
             announcer,
             clock: Arc::default(),
@@ -86,6 +91,13 @@ impl EventLog {
     /// The pool this log reads and writes through.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Connections of [`EventLog::pool`] for single statements outside transactions,
+    /// kept between them ([`crate::leases`]): at most half the pool, the rest stays for
+    /// transactions.
+    pub fn leases(&self) -> &Leases {
+        &self.leases
     }
 
     /// A transaction on the log's pool, begun in a task of its own. sqlx 0.8 counts a

@@ -143,6 +143,11 @@ async fn commit(pool: &PgPool, mut group: Vec<Member>) {
             span,
             reply,
         } = member;
+        if reply.is_closed() {
+            // Its caller gave up waiting (a request past its deadline): nothing of it is
+            // written, and it holds up no one behind it, as one waiting on a lock would.
+            continue;
+        }
         if shared {
             if let Err(error) = statement(&mut tx, "SAVEPOINT member").await {
                 let rest = members.map(|m| m.reply);

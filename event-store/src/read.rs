@@ -71,15 +71,18 @@ impl EventLog {
                  LIMIT $3
                ) e ON true"
         );
+        let offset = self.clock_offset().await?;
+        let mut lease = self.leases().lease().await?;
         let rows = sqlx::query(&sql)
             .bind(after.transaction_id)
             .bind(after.position)
             .bind(i64::from(limit))
             .bind(filter.event_type.as_deref())
             .bind(filter.aggregate_type.as_deref())
-            .bind(self.clock_offset().await?)
-            .fetch_all(&self.pool)
-            .await?;
+            .bind(offset)
+            .fetch_all(&mut *lease)
+            .await;
+        let rows = lease.finished(rows)?;
         let held_back = match rows.first() {
             Some(row) => row.try_get(0)?,
             None => false,

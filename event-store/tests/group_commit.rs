@@ -213,3 +213,27 @@ async fn a_lone_append_commits_without_waiting_for_company() {
     transactions.dedup();
     assert_eq!(transactions.len(), 5);
 }
+
+#[tokio::test]
+async fn an_append_whose_caller_gave_up_before_its_turn_is_not_written() {
+    let db = TestDatabase::new().await;
+    let log = db.log();
+    let (release, _) = watch::channel(false);
+    let holders = hold_every_committer(&log, &release).await;
+
+    let kept = append(&log, "kept".into(), Then::Succeed);
+    let abandoned = append(&log, "abandoned".into(), Then::Succeed);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    abandoned.abort();
+    assert!(abandoned.await.is_err_and(|e| e.is_cancelled()));
+    release.send_replace(true);
+    for holder in holders {
+        holder.await.expect("holder");
+    }
+    kept.await.expect("task").expect("kept append");
+
+    let events = event_store::testing::read_all(&log).await;
+    let ids: Vec<&str> = events.iter().map(|e| e.aggregate_id.as_str()).collect();
+    assert!(ids.contains(&"kept"), "{ids:?}");
+    assert!(!ids.contains(&"abandoned"), "{ids:?}");
+}

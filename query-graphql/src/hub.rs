@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use event_store::{EventLog, Leases, LogPosition};
+use event_store::{EventLog, LogPosition};
 use projections::notify::{Committed, CHANNEL};
 use projections::tables::orders::OrderRow;
 use sqlx::postgres::PgListener;
@@ -99,7 +99,6 @@ impl Hub {
         let (alive_tx, alive) = watch::channel(());
         let lookups = Arc::new(Lookups::default());
         let listener = Listener {
-            reads: Leases::new(log.pool().clone(), 1),
             log,
             checkpoints: checkpoints_tx,
             orders: orders.clone(),
@@ -146,8 +145,6 @@ impl Hub {
 
 struct Listener {
     log: EventLog,
-    /// Where the changed orders are read (one at a time: commits are handled in turn).
-    reads: Leases,
     checkpoints: watch::Sender<Checkpoints>,
     orders: broadcast::Sender<Arc<OrdersChanged>>,
     lookups: Arc<Lookups>,
@@ -258,7 +255,7 @@ impl Listener {
             checkpoints.0.insert(name, committed.checkpoint);
         });
         if *name == "orders" && !committed.changed.is_empty() && self.orders.receiver_count() > 0 {
-            match fetch::orders(&self.reads, &committed.changed).await {
+            match fetch::orders(self.log.leases(), &committed.changed).await {
                 Ok(orders) => {
                     let _ = self.orders.send(Arc::new(OrdersChanged {
                         checkpoint: committed.checkpoint,

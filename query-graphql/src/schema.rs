@@ -1,7 +1,7 @@
 //! The schema: roots, data, limits, and the SDL committed in `schemas/graphql`.
 
 use async_graphql::{EmptyMutation, Schema};
-use event_store::{EventLog, Leases};
+use event_store::EventLog;
 
 use crate::extension::Policies;
 use crate::hub::Hub;
@@ -11,14 +11,9 @@ use crate::subscription::SubscriptionRoot;
 
 pub type OmsSchema = Schema<Query, EmptyMutation, SubscriptionRoot>;
 
-/// The most connections of the request reads that GraphQL reads hold at once (leased,
-/// [`event_store::leases`]); the rest stay for the reads's other users (commands, in a
-/// process that serves both).
-pub const READ_CONNECTIONS: usize = 16;
-
 /// The schema over `log`'s database, following commits through `hub`.
 pub fn build(log: EventLog, hub: Hub) -> OmsSchema {
-    let reads = Leases::new(log.pool().clone(), READ_CONNECTIONS);
+    let reads = log.leases().clone();
     builder()
         .data(ById::loader(reads.clone()))
         .data(reads)
