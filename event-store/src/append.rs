@@ -45,12 +45,21 @@ pub enum AppendError {
 #[derive(Clone, Debug)]
 pub struct EventLog {
     pub(crate) pool: PgPool,
-    /// Half the pool, for statements outside transactions ([`crate::leases`]).
+    /// Statements outside transactions ([`crate::leases`], [`EventLog::leases`]).
     leases: Leases,
     announcer: Arc<Announcer>,
     group: GroupCommit,
     /// The log clock's offset (`crate::clock`), read once.
     clock: Arc<tokio::sync::OnceCell<i64>>,
+}
+
+/// How many connections of `pool` the log leases: half, from a pool of four up; none
+/// kept from a smaller one, whose every connection its transactions may need.
+fn leased_share(pool: &PgPool) -> usize {
+    match usize::try_from(pool.options().get_max_connections()) {
+        Ok(max) if max >= 4 => max / 2,
+        _ => 0,
+    }
 }
 
 /// Further writes that must commit atomically with an append (a snapshot, an idempotency
@@ -62,11 +71,11 @@ impl EventLog {
     /// Opens the log on a pool. Must be called inside a Tokio runtime: it starts the task
     /// that wakes readers after commits.
     pub fn new(pool: PgPool) -> Self {
-        let announcer = Arc::new(Announcer::start(Leases::new(pool.clone(), 1)));
-        let leased = usize::try_from(pool.options().get_max_connections() / 2).unwrap_or(1);
+        let leases = Leases::new(pool.clone(), leased_share(&pool));
+        let announcer = Arc::new(Announcer::start(leases.clone()));
         Self {
             group: GroupCommit::start(&pool),
-            leases: Leases::new(pool.clone(), leased),
+            leases,
             pool,
             announcer,
             clock: Arc::default(),
@@ -95,7 +104,7 @@ impl EventLog {
 
     /// Connections of [`EventLog::pool`] for single statements outside transactions,
     /// kept between them ([`crate::leases`]): at most half the pool, the rest stays for
-    /// transactions.
+    /// transactions ([`leased_share`]).
     pub fn leases(&self) -> &Leases {
         &self.leases
     }

@@ -5,7 +5,7 @@
 //! and its answer; it cannot be turned off): a one-statement GraphQL read costs two
 //! round trips, two wake-ups of the server process, and the second is pure overhead.
 //! [`Leases`] sits over a [`PgPool`] and keeps the connections it took from it: a
-//! statement that ended cleanly (`Ok`, or an error the server reported, which leaves the
+//! statement that ended cleanly (`Ok`, or an error the server reported that leaves the
 //! session usable) gives its connection back to the leases, unchecked. Everything else
 //! goes back to sqlx, which checks it as before:
 //!
@@ -18,9 +18,10 @@
 //! A statement dropped mid-way leaves at most unread answers behind: sqlx reads them off
 //! before the connection's next statement, but such a connection goes back to sqlx anyway.
 //!
-//! At most `max` connections are leased at once, so the pool's other users keep the
-//! rest of it. Leases are for statements outside transactions: a transaction's
-//! connection goes through the pool as before.
+//! At most `max` connections are leased at once, and at most `max` kept, so the pool's
+//! other users keep the rest of it; with `max` 0 nothing is kept (and one is leased at a
+//! time), for pools too small to share. Leases are for statements outside transactions:
+//! a transaction's connection goes through the pool as before.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
@@ -44,6 +45,8 @@ pub struct Leases {
 struct Inner {
     /// One permit per connection that may be leased now (kept or yet to be taken).
     permits: Arc<Semaphore>,
+    /// The most connections kept.
+    keep: usize,
     kept: Mutex<Vec<Kept>>,
 }
 
@@ -57,12 +60,13 @@ struct Kept {
 }
 
 impl Leases {
-    /// Leases over `pool`, at most `max` connections at once.
+    /// Leases over `pool`, at most `max` connections at once (0: see the module).
     pub fn new(pool: PgPool, max: usize) -> Self {
         Self {
             pool,
             inner: Arc::new(Inner {
                 permits: Arc::new(Semaphore::new(max.max(1))),
+                keep: max,
                 kept: Mutex::new(Vec::new()),
             }),
         }
@@ -131,7 +135,9 @@ impl Lease {
     pub fn finished<T>(mut self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
         self.clean = match &result {
             Ok(_) => true,
-            Err(error) => error.as_database_error().is_some(),
+            Err(error) => {
+                error.as_database_error().is_some() && !crate::transient::is_broken(error)
+            }
         };
         result
     }
@@ -165,7 +171,9 @@ impl Drop for Lease {
         if self.clean && kept.taken.elapsed() < RECYCLE_AFTER {
             kept.used = Instant::now();
             if let Ok(mut all) = self.inner.kept.lock() {
-                all.push(kept);
+                if all.len() < self.inner.keep {
+                    all.push(kept);
+                }
             }
         }
     }

@@ -50,7 +50,7 @@ pub use position::LogPosition;
 pub use read::{LogBatch, LogFilter};
 pub use repository::PgEventRepository;
 pub use schema::{is_migrated, migrate, MIGRATOR};
-pub use transient::{is_transient, is_transient_cause, once_more_if_broken};
+pub use transient::{is_broken, is_transient, is_transient_cause, once_more_if_broken};
 pub use watch::{Following, LogWatcher, FALLBACK_POLL, HELD_BACK_POLL};
 
 use std::time::Duration;

@@ -54,17 +54,30 @@ pub fn is_transient_cause(error: &(dyn Error + 'static)) -> bool {
     false
 }
 
-/// Runs `attempt` again once if it failed on a broken connection: a pooled connection can
-/// have lost its server (a restart) while idle without the pool knowing yet, and the
-/// failed one is discarded, so the second try gets a sound one. Only for work that had no
-/// effect when it failed that way: a read, or a `BEGIN`.
+/// Whether `error` says the connection is gone: an I/O failure, or the server ending the
+/// session (a connection exception, an administrator's or a crash's shutdown), which it
+/// reports on the session's next statement when that came while it was idle.
+pub fn is_broken(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code == "57P01" || code == "57P02"),
+        _ => false,
+    }
+}
+
+/// Runs `attempt` again once if it failed on a broken connection ([`is_broken`]): a pooled
+/// connection can have lost its server (a restart) while idle without the pool knowing
+/// yet, and the failed one is discarded, so the second try gets a sound one. Only for work
+/// that had no effect when it failed that way: a read, or a `BEGIN`.
 pub async fn once_more_if_broken<T, F, Fut>(mut attempt: F) -> Result<T, sqlx::Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
 {
     match attempt().await {
-        Err(sqlx::Error::Io(error)) => {
+        Err(error) if is_broken(&error) => {
             tracing::debug!(%error, "a pooled connection was broken; trying a fresh one");
             attempt().await
         }

@@ -95,3 +95,22 @@ async fn a_kept_connection_broken_while_idle_is_replaced_before_use() {
     let next = backend(&leases).await.expect("a fresh connection");
     assert_ne!(next, kept);
 }
+
+#[tokio::test]
+async fn with_max_zero_nothing_is_kept() {
+    let db = TestDatabase::new().await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_with(db.options.clone())
+        .await
+        .expect("pool");
+    let leases = Leases::new(pool.clone(), 0);
+    backend(&leases).await.expect("statement");
+    // The pool's one connection is back in the pool, not kept by the leases.
+    let mut connection = pool.acquire().await.expect("the pool's connection");
+    sqlx::query("SELECT 1")
+        .execute(&mut *connection)
+        .await
+        .expect("statement");
+}
