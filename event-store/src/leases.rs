@@ -13,8 +13,11 @@
 //!   future was dropped mid-statement;
 //! - one held for longer than [`RECYCLE_AFTER`], so that sqlx's lifetime limits apply.
 //!
-//! A connection left unused for longer than [`crate::CHECK_IDLE_AFTER`] is checked
-//! before it is used again, as the pool's own idle connections are ([`crate::pool_options`]).
+//! A connection left unused for longer than [`crate::CHECK_IDLE_AFTER`] goes back to sqlx
+//! (a task looks every [`crate::CHECK_IDLE_AFTER`]), where the pool's idle timeout and
+//! its check before use ([`crate::pool_options`]) apply, and so does `PgPool::close`,
+//! which waits for every connection; one taken before that task came by is checked
+//! before it is used again.
 //! A statement dropped mid-way leaves at most unread answers behind: sqlx reads them off
 //! before the connection's next statement, but such a connection goes back to sqlx anyway.
 //!
@@ -43,6 +46,7 @@ pub struct Leases {
 
 #[derive(Debug)]
 struct Inner {
+    pool: PgPool,
     /// One permit per connection that may be leased now (kept or yet to be taken).
     permits: Arc<Semaphore>,
     /// The most connections kept.
@@ -60,16 +64,18 @@ struct Kept {
 }
 
 impl Leases {
-    /// Leases over `pool`, at most `max` connections at once (0: see the module).
+    /// Leases over `pool`, at most `max` connections at once (0: see the module). Must
+    /// be called inside a Tokio runtime: it starts the task that gives idle connections
+    /// back.
     pub fn new(pool: PgPool, max: usize) -> Self {
-        Self {
-            pool,
-            inner: Arc::new(Inner {
-                permits: Arc::new(Semaphore::new(max.max(1))),
-                keep: max,
-                kept: Mutex::new(Vec::new()),
-            }),
-        }
+        let inner = Arc::new(Inner {
+            pool: pool.clone(),
+            permits: Arc::new(Semaphore::new(max.max(1))),
+            keep: max,
+            kept: Mutex::new(Vec::new()),
+        });
+        tokio::spawn(give_back_idle(Arc::downgrade(&inner)));
+        Self { pool, inner }
     }
 
     /// The pool the leases take their connections from.
@@ -168,7 +174,7 @@ impl Drop for Lease {
         let Some(mut kept) = self.kept.take() else {
             return;
         };
-        if self.clean && kept.taken.elapsed() < RECYCLE_AFTER {
+        if self.clean && kept.taken.elapsed() < RECYCLE_AFTER && !self.inner.pool.is_closed() {
             kept.used = Instant::now();
             if let Ok(mut all) = self.inner.kept.lock() {
                 if all.len() < self.inner.keep {
@@ -176,5 +182,30 @@ impl Drop for Lease {
                 }
             }
         }
+    }
+}
+
+/// Every [`crate::CHECK_IDLE_AFTER`], gives the kept connections unused for that long back
+/// to sqlx (all of them once the pool is closing); ends with the last [`Leases`].
+async fn give_back_idle(inner: std::sync::Weak<Inner>) {
+    let mut ticks = tokio::time::interval(crate::CHECK_IDLE_AFTER);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let closing = inner.pool.is_closed();
+        let idle: Vec<Kept> = match inner.kept.lock() {
+            Ok(mut kept) => {
+                let (idle, busy) = std::mem::take(&mut *kept)
+                    .into_iter()
+                    .partition(|k: &Kept| closing || k.used.elapsed() >= crate::CHECK_IDLE_AFTER);
+                *kept = busy;
+                idle
+            }
+            Err(_) => Vec::new(),
+        };
+        drop(idle);
     }
 }

@@ -114,3 +114,18 @@ async fn with_max_zero_nothing_is_kept() {
         .await
         .expect("statement");
 }
+
+#[tokio::test]
+async fn closing_the_pool_does_not_wait_for_ever_on_kept_connections() {
+    let db = TestDatabase::new().await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(db.options.clone())
+        .await
+        .expect("pool");
+    let leases = Leases::new(pool.clone(), 2);
+    backend(&leases).await.expect("statement");
+    tokio::time::timeout(CHECK_IDLE_AFTER * 5, pool.close())
+        .await
+        .expect("the kept connection is given back and the pool closes");
+}
