@@ -109,7 +109,8 @@ pub const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 /// sqlx checks every connection on release, and by default again on every acquire: with
 /// the statement itself, three round trips. A connection that was released moments ago
 /// was checked then, so only one idle for over [`CHECK_IDLE_AFTER`] (which a database
-/// restart could have broken unnoticed) is checked again before use.
+/// restart could have broken unnoticed) is checked again before use. Statements run
+/// alone skip the check on release too, through [`leases`].
 pub fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(32)

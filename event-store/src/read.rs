@@ -72,17 +72,21 @@ impl EventLog {
                ) e ON true"
         );
         let offset = self.clock_offset().await?;
-        let mut lease = self.leases().lease().await?;
-        let rows = sqlx::query(&sql)
-            .bind(after.transaction_id)
-            .bind(after.position)
-            .bind(i64::from(limit))
-            .bind(filter.event_type.as_deref())
-            .bind(filter.aggregate_type.as_deref())
-            .bind(offset)
-            .fetch_all(&mut *lease)
-            .await;
-        let rows = lease.finished(rows)?;
+        // A kept connection may have lost its session since its last statement.
+        let rows = crate::once_more_if_broken(|| async {
+            let mut lease = self.leases().lease().await?;
+            let rows = sqlx::query(&sql)
+                .bind(after.transaction_id)
+                .bind(after.position)
+                .bind(i64::from(limit))
+                .bind(filter.event_type.as_deref())
+                .bind(filter.aggregate_type.as_deref())
+                .bind(offset)
+                .fetch_all(&mut *lease)
+                .await;
+            lease.finished(rows)
+        })
+        .await?;
         let held_back = match rows.first() {
             Some(row) => row.try_get(0)?,
             None => false,

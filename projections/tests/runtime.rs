@@ -377,10 +377,8 @@ async fn a_database_failing_in_passing_is_waited_out_as_retrying_never_failed() 
         let (state, error) = read_status().await;
         assert_ne!(state, "FAILED", "{error:?}");
         if state == "RETRYING" {
-            assert!(
-                error.unwrap_or_default().contains("read-only"),
-                "the error is named"
-            );
+            let error = error.unwrap_or_default();
+            assert!(error.contains("read-only"), "the error is named: {error}");
             break;
         }
         assert!(Instant::now() < deadline, "never RETRYING: {state}");
