@@ -9,8 +9,10 @@
 //! session usable) gives its connection back to the leases, unchecked. Everything else
 //! goes back to sqlx, which checks it as before:
 //!
-//! - a connection whose statement failed in any other way (I/O, protocol), or whose
-//!   future was dropped mid-statement;
+//! - a connection whose statement failed in any other way (I/O, protocol, the server
+//!   ending the session: [`crate::is_broken`]), or whose future was dropped mid-statement
+//!   (it leaves at most unread answers behind, which sqlx would read off before the
+//!   connection's next statement);
 //! - one held for longer than [`RECYCLE_AFTER`], so that sqlx's lifetime limits apply.
 //!
 //! A connection left unused for longer than [`crate::CHECK_IDLE_AFTER`] goes back to sqlx
@@ -18,8 +20,6 @@
 //! its check before use ([`crate::pool_options`]) apply, and so does `PgPool::close`,
 //! which waits for every connection; one taken before that task came by is checked
 //! before it is used again.
-//! A statement dropped mid-way leaves at most unread answers behind: sqlx reads them off
-//! before the connection's next statement, but such a connection goes back to sqlx anyway.
 //!
 //! At most `max` connections are leased at once, and at most `max` kept, so the pool's
 //! other users keep the rest of it; with `max` 0 nothing is kept (and one is leased at a
@@ -40,7 +40,6 @@ pub const RECYCLE_AFTER: Duration = Duration::from_secs(60);
 /// Connections of a pool kept by their users (see the module's documentation).
 #[derive(Debug, Clone)]
 pub struct Leases {
-    pool: PgPool,
     inner: Arc<Inner>,
 }
 
@@ -69,18 +68,18 @@ impl Leases {
     /// back.
     pub fn new(pool: PgPool, max: usize) -> Self {
         let inner = Arc::new(Inner {
-            pool: pool.clone(),
+            pool,
             permits: Arc::new(Semaphore::new(max.max(1))),
             keep: max,
             kept: Mutex::new(Vec::new()),
         });
         tokio::spawn(give_back_idle(Arc::downgrade(&inner)));
-        Self { pool, inner }
+        Self { inner }
     }
 
     /// The pool the leases take their connections from.
     pub fn pool(&self) -> &PgPool {
-        &self.pool
+        &self.inner.pool
     }
 
     /// A connection for one statement: a kept one (the most recently used, checked
@@ -97,7 +96,7 @@ impl Leases {
         let kept = match self.take_kept().await {
             Some(kept) => kept,
             None => Kept {
-                connection: self.pool.acquire().await?,
+                connection: self.inner.pool.acquire().await?,
                 taken: Instant::now(),
                 used: Instant::now(),
             },
