@@ -13,7 +13,8 @@
 //!   ending the session: [`crate::is_broken`]), or whose future was dropped mid-statement
 //!   (it leaves at most unread answers behind, which sqlx would read off before the
 //!   connection's next statement);
-//! - one held for longer than [`RECYCLE_AFTER`], so that sqlx's lifetime limits apply.
+//! - one held for longer than [`RECYCLE_AFTER`], so that sqlx's lifetime limits apply;
+//! - every kept connection, when a statement found its session gone.
 //!
 //! A connection left unused for longer than [`crate::CHECK_IDLE_AFTER`] goes back to sqlx
 //! (a task looks every [`crate::CHECK_IDLE_AFTER`]), where the pool's idle timeout and
@@ -140,9 +141,18 @@ impl Lease {
     pub fn finished<T>(mut self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
         self.clean = match &result {
             Ok(_) => true,
-            Err(error) => {
-                error.as_database_error().is_some() && !crate::transient::is_broken(error)
+            Err(error) if crate::transient::is_broken(error) => {
+                // What broke this session (a restart, sessions ended) likely broke the
+                // kept ones too: sqlx checks them all before they serve again.
+                let kept = self
+                    .inner
+                    .kept
+                    .lock()
+                    .map(|mut kept| std::mem::take(&mut *kept));
+                drop(kept);
+                false
             }
+            Err(error) => error.as_database_error().is_some(),
         };
         result
     }

@@ -129,3 +129,33 @@ async fn closing_the_pool_does_not_wait_for_ever_on_kept_connections() {
         .await
         .expect("the kept connection is given back and the pool closes");
 }
+
+#[tokio::test]
+async fn a_session_found_gone_sends_every_kept_connection_to_be_checked() {
+    let db = TestDatabase::new().await;
+    let leases = Leases::new(db.log().pool().clone(), 3);
+    let held: Vec<_> = futures_util::future::join_all((0..3).map(|_| leases.lease()))
+        .await
+        .into_iter()
+        .map(|lease| lease.expect("lease"))
+        .collect();
+    let mut kept = Vec::new();
+    for mut lease in held {
+        let pid = sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()")
+            .fetch_one(&mut *lease)
+            .await;
+        kept.push(lease.finished(pid).expect("statement"));
+    }
+    // Every kept session ends (a restart would end them all), unbeknown to the leases.
+    for pid in &kept {
+        sqlx::query("SELECT pg_terminate_backend($1)")
+            .bind(pid)
+            .execute(db.log().pool())
+            .await
+            .expect("terminate");
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(backend(&leases).await.is_err(), "a kept session was gone");
+    let next = backend(&leases).await.expect("a checked connection");
+    assert!(!kept.contains(&next));
+}
