@@ -60,12 +60,7 @@ async fn a_hundred_concurrent_restocks_of_one_product_take_turns_and_all_succeed
     for task in tasks {
         task.await.expect("task").expect(200);
     }
-    let restocks = api
-        .payloads("BOTTLE")
-        .await
-        .iter()
-        .filter(|p| p.get("ProductRestocked").is_some())
-        .count();
+    let restocks = api.count_of("BOTTLE", "ProductRestocked").await;
     assert_eq!(restocks, 100);
 }
 

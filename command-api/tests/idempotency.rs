@@ -104,12 +104,7 @@ async fn concurrent_requests_with_one_key_append_once() {
         bodies.windows(2).all(|w| w[0] == w[1]),
         "every caller sees the one response: {bodies:?}"
     );
-    let restocks = api
-        .payloads("BOTTLE")
-        .await
-        .iter()
-        .filter(|p| p.get("ProductRestocked").is_some())
-        .count();
+    let restocks = api.count_of("BOTTLE", "ProductRestocked").await;
     assert_eq!(restocks, 1);
 
     // Creating commands (a new customer each time) too: one customer, one claim.

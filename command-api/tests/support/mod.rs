@@ -191,4 +191,13 @@ impl Api {
             .await
             .expect("payloads")
     }
+
+    /// How many of `aggregate_id`'s events are of `event_type`.
+    pub async fn count_of(&self, aggregate_id: &str, event_type: &str) -> usize {
+        self.payloads(aggregate_id)
+            .await
+            .iter()
+            .filter(|p| p.get(event_type).is_some())
+            .count()
+    }
 }
