@@ -55,12 +55,16 @@ impl EventLog {
     ) -> Result<LogBatch, sqlx::Error> {
         // One statement, one snapshot: the horizon, the held-back flag and the events all
         // agree. The LEFT JOIN yields one all-NULL row when there are no events. The
-        // horizon stays an inline expression (not a CTE) so that both scans use it as an
-        // index bound; as a joined CTE the held-back check scanned the whole table.
+        // horizon stays an inline expression (not a CTE) so that the events' scan uses it
+        // as an index bound. The held-back flag compares the horizon with the highest
+        // committed transaction id, which the log-order index answers from its last entry:
+        // asked as `EXISTS (... WHERE transaction_id >= horizon)`, the planner guessed a
+        // third of the log matches and scanned the whole table for a row that is rarely
+        // there, on every read.
         let sql = format!(
             "SELECT h.held_back, e.* FROM
-               (SELECT EXISTS (SELECT 1 FROM events
-                               WHERE transaction_id >= {HORIZON}) AS held_back) h
+               (SELECT coalesce((SELECT max(transaction_id) FROM events) >= {HORIZON}, false)
+                         AS held_back) h
                LEFT JOIN LATERAL (
                  SELECT {COLUMNS} FROM events
                  WHERE (transaction_id, position) > ($1, $2)

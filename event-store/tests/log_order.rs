@@ -275,3 +275,46 @@ async fn an_open_transaction_holds_readers_back_instead_of_being_skipped() {
     let order: Vec<&str> = events.iter().map(|e| e.aggregate_id.as_str()).collect();
     assert_eq!(order, ["slow", "fast"], "both events, in commit-safe order");
 }
+
+/// How many sequential scans of `events` the server has counted, after the session of
+/// `pool` (its only connection) reported its own.
+async fn events_seq_scans(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query("SELECT pg_stat_force_next_flush()")
+        .execute(pool)
+        .await
+        .expect("flush statistics");
+    sqlx::query_scalar("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'events'")
+        .fetch_one(pool)
+        .await
+        .expect("statistics")
+}
+
+#[tokio::test]
+async fn a_read_at_the_head_does_not_scan_the_whole_log() {
+    let db = TestDatabase::new().await;
+    // One connection, so that the reads and the statistics are one session's.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(db.options.clone())
+        .await
+        .expect("pool");
+    let log = EventLog::new(pool.clone());
+    let events: Vec<_> = (1..=2_000).map(|n| event("long", n, "e")).collect();
+    log.append(&events).await.expect("append");
+    let head = log
+        .read_after(LogPosition::START, 5_000, &LogFilter::default())
+        .await
+        .expect("read")
+        .next;
+    let before = events_seq_scans(&pool).await;
+    // Enough reads for the server to settle on the statement's generic plan.
+    for _ in 0..12 {
+        let batch = log
+            .read_after(head, 100, &LogFilter::default())
+            .await
+            .expect("read");
+        assert!(batch.events.is_empty());
+    }
+    let scans = events_seq_scans(&pool).await - before;
+    assert_eq!(scans, 0, "reads at the head scanned the log {scans} times");
+}
