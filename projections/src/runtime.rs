@@ -500,6 +500,11 @@ impl Runtime {
 
     /// Applies one batch and advances the checkpoint from `from` to `to`, atomically.
     /// `Ok(false)`: the checkpoint had moved (another owner): nothing was applied.
+    ///
+    /// A batch holding nothing the projection reads (and a projection that has no work
+    /// of its own) only moves the checkpoint: one statement, no transaction. Most batches
+    /// are such for most projections (a restock concerns `products` alone), and a
+    /// transaction costs four round trips more.
     async fn apply_batch(
         &self,
         projection: &dyn Projection,
@@ -507,29 +512,22 @@ impl Runtime {
         to: LogPosition,
         events: &[RecordedEvent],
     ) -> anyhow::Result<bool> {
+        let name = projection.name();
+        if !has_work(projection, events) {
+            let mut lease = self.log.leases().lease().await?;
+            let advanced = advance(&mut lease, name, from, to, &[]).await;
+            return Ok(lease.finished(advanced)?);
+        }
         let mut tx = self.log.begin().await?;
         let changed = projection
             .apply_stored(&mut tx, events, &self.upcasters)
             .await?;
         let kept_views =
             projection.keeps_views() && crate::order_views::record(&mut tx, &changed).await?;
-        let advanced = sqlx::query(
-            "UPDATE projection_checkpoints
-             SET transaction_id = $4, position = $5, state = 'RUNNING', last_error = NULL, updated_at = now()
-             WHERE name = $1 AND transaction_id = $2 AND position = $3",
-        )
-        .bind(projection.name())
-        .bind(from.transaction_id)
-        .bind(from.position)
-        .bind(to.transaction_id)
-        .bind(to.position)
-        .execute(&mut *tx)
-        .await?;
-        if advanced.rows_affected() != 1 {
+        if !advance(&mut tx, name, from, to, &changed).await? {
             tx.rollback().await?;
             return Ok(false);
         }
-        crate::notify::within(&mut tx, projection.name(), to, &changed).await?;
         tx.commit().await?;
         // Appended events, and views kept for the relay, are news for the log's readers.
         if projection.appends_events() || kept_views {
@@ -537,6 +535,56 @@ impl Runtime {
         }
         Ok(true)
     }
+}
+
+/// Whether a batch of `events` gives `projection` anything to do besides moving its
+/// checkpoint: an event of a type it reads, or work of its own.
+fn has_work(projection: &dyn Projection, events: &[RecordedEvent]) -> bool {
+    projection.runs_idle()
+        || events.iter().any(|event| {
+            projection
+                .aggregate_types()
+                .contains(&event.aggregate_type.as_str())
+        })
+}
+
+/// Moves `name`'s checkpoint from `from` to `to` (state `RUNNING`) and announces it with
+/// the view rows `changed` ([`crate::notify`]), in one statement: inside the batch's
+/// transaction, or alone. `false`: the checkpoint was not at `from` (another owner
+/// moved it), so nothing was announced.
+async fn advance(
+    connection: &mut PgConnection,
+    name: &str,
+    from: LogPosition,
+    to: LogPosition,
+    changed: &[Uuid],
+) -> Result<bool, sqlx::Error> {
+    let payloads = crate::notify::Committed {
+        projection: name.to_owned(),
+        checkpoint: to,
+        changed: changed.to_vec(),
+    }
+    .payloads();
+    let announced = sqlx::query(
+        "WITH advanced AS (
+           UPDATE projection_checkpoints
+           SET transaction_id = $4, position = $5, state = 'RUNNING', last_error = NULL, updated_at = now()
+           WHERE name = $1 AND transaction_id = $2 AND position = $3
+           RETURNING name)
+         SELECT pg_notify($6, p.payload)
+         FROM advanced, UNNEST($7::text[]) WITH ORDINALITY AS p(payload, n)
+         ORDER BY p.n",
+    )
+    .bind(name)
+    .bind(from.transaction_id)
+    .bind(from.position)
+    .bind(to.transaction_id)
+    .bind(to.position)
+    .bind(crate::notify::CHANNEL)
+    .bind(&payloads)
+    .execute(connection)
+    .await?;
+    Ok(announced.rows_affected() > 0)
 }
 
 /// The events of `events` of the aggregate types `wanted`, decoded.
