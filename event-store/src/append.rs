@@ -51,6 +51,8 @@ pub struct EventLog {
     group: GroupCommit,
     /// The log clock's offset (`crate::clock`), read once.
     clock: Arc<tokio::sync::OnceCell<i64>>,
+    /// The followers' shared listener (`crate::watch`), started by the first.
+    pub(crate) wakeups: Arc<crate::watch::Wakeups>,
 }
 
 /// How many connections of `pool` the log leases: half, from a pool of four up; none
@@ -79,6 +81,7 @@ impl EventLog {
             pool,
             announcer,
             clock: Arc::default(),
+            wakeups: Arc::default(),
         }
     }
 

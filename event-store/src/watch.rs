@@ -1,8 +1,14 @@
 //! Following the log: waiting for new events without busy polling.
+//!
+//! Each log has one `LISTEN` connection in this process, shared by all its followers
+//! ([`Wakeups`]): PostgreSQL delivers every announcement to each listening session, so a
+//! connection per follower made it wake and write to half a dozen sessions per commit.
 
 use std::time::Duration;
 
 use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use tokio::sync::watch;
 
 use crate::announce::EVENTS_CHANNEL;
 use crate::{EventLog, LogBatch, LogFilter, LogPosition};
@@ -14,22 +20,83 @@ pub const FALLBACK_POLL: Duration = Duration::from_secs(1);
 /// How soon a follower looks again while readers are held back by an open transaction.
 pub const HELD_BACK_POLL: Duration = Duration::from_millis(20);
 
+/// How long the shared listener waits before it tries its connection again.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(200);
+
 /// Wakes a log follower when new events may be readable.
 #[derive(Debug)]
 pub struct LogWatcher {
-    listener: Option<PgListener>,
+    woken: watch::Receiver<u64>,
     log: EventLog,
     fallback: Duration,
+}
+
+/// A log's listener shared by its watchers: a task holds the `LISTEN` connection and
+/// counts what it hears (announcements, and each time it lost the connection, when some
+/// may have been missed); each watcher waits for the count to change. The task ends when
+/// the log and its watchers are gone, or when the pool closes.
+#[derive(Debug, Default)]
+pub(crate) struct Wakeups(tokio::sync::OnceCell<watch::Receiver<u64>>);
+
+impl Wakeups {
+    /// A receiver that changes with the next announcement; starts the listener (and
+    /// waits until it listens) on first use.
+    async fn subscribe(&self, pool: &PgPool) -> Result<watch::Receiver<u64>, sqlx::Error> {
+        let first = self.0.get_or_try_init(|| listen(pool)).await?;
+        let mut woken = first.clone();
+        woken.mark_unchanged();
+        Ok(woken)
+    }
+}
+
+async fn listen(pool: &PgPool) -> Result<watch::Receiver<u64>, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(EVENTS_CHANNEL).await?;
+    let (wake, woken) = watch::channel(0u64);
+    tokio::spawn(forward(listener, wake));
+    Ok(woken)
+}
+
+/// Counts what `listener` hears into `wake` until nobody watches or the pool closes.
+async fn forward(mut listener: PgListener, wake: watch::Sender<u64>) {
+    let mut lost = false;
+    loop {
+        let heard = tokio::select! {
+            heard = listener.try_recv() => heard,
+            () = wake.closed() => return,
+        };
+        match heard {
+            Ok(Some(_)) => {
+                // Several commits may have announced; one read covers them all.
+                while listener.next_buffered().is_some() {}
+                lost = false;
+            }
+            // Reconnected on the next try; announcements may have been missed meanwhile.
+            Ok(None) => tracing::debug!("lost the event listener; reconnecting"),
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(error) => {
+                if lost {
+                    tracing::debug!(%error, "event listener still unavailable");
+                } else {
+                    tracing::warn!(%error, "lost the event listener; polling until it is back");
+                    lost = true;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(RECONNECT_PAUSE) => {}
+                    () = wake.closed() => return,
+                }
+            }
+        }
+        wake.send_modify(|n| *n = n.wrapping_add(1));
+    }
 }
 
 impl EventLog {
     /// Starts listening for commit announcements. Listen before the first read, so that no
     /// commit between that read and the first wait goes unnoticed.
     pub async fn watch(&self) -> Result<LogWatcher, sqlx::Error> {
-        let mut listener = PgListener::connect_with(&self.pool).await?;
-        listener.listen(EVENTS_CHANNEL).await?;
         Ok(LogWatcher {
-            listener: Some(listener),
+            woken: self.wakeups.subscribe(&self.pool).await?,
             log: self.clone(),
             fallback: FALLBACK_POLL,
         })
@@ -46,36 +113,20 @@ impl LogWatcher {
 
     /// Waits until new events may be readable: an announcement arrives, the reader's last
     /// batch was `held_back` and it should look again soon, or the fallback interval
-    /// passes. Errors never escape: a lost listener degrades to polling and is reconnected.
+    /// passes. Errors never escape: while the listener is lost, followers poll.
     pub async fn wait(&mut self, held_back: bool) {
         let timeout = if held_back {
             HELD_BACK_POLL
         } else {
             self.fallback
         };
-        let Some(listener) = self.listener.as_mut() else {
-            tokio::time::sleep(timeout).await;
-            self.reconnect().await;
-            return;
+        // A closed channel (the log is being dropped) waits out the timeout.
+        let woken = async {
+            if self.woken.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
         };
-        match tokio::time::timeout(timeout, listener.recv()).await {
-            Ok(Ok(_)) => {
-                // Several commits may have announced; one read covers them all.
-                while listener.next_buffered().is_some() {}
-            }
-            Ok(Err(error)) => {
-                tracing::warn!(%error, "lost the event listener; polling until it is back");
-                self.listener = None;
-            }
-            Err(_elapsed) => {}
-        }
-    }
-
-    async fn reconnect(&mut self) {
-        match self.log.watch().await {
-            Ok(watcher) => self.listener = watcher.listener,
-            Err(error) => tracing::debug!(%error, "event listener still unavailable"),
-        }
+        let _ = tokio::time::timeout(timeout, woken).await;
     }
 }
 

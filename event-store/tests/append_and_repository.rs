@@ -118,6 +118,36 @@ async fn watcher_sleeps_its_own_fallback_when_nothing_commits() {
     assert!(waited.is_err(), "the wait ended before its fallback");
 }
 
+#[tokio::test]
+async fn watchers_of_one_log_share_one_listening_session_and_each_wakes() {
+    let db = TestDatabase::new().await;
+    let log = db.log();
+    let mut watchers = Vec::new();
+    for _ in 0..5 {
+        watchers.push(hour_fallback_watcher(&log).await);
+    }
+    let listening: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND query = 'LISTEN \"oms_events\"'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("sessions");
+    assert_eq!(listening, 1, "sessions listening for the log's announcements");
+    let waiting: Vec<_> = watchers
+        .into_iter()
+        .map(|mut watcher| tokio::spawn(async move { watcher.wait(false).await }))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    log.append(&[event("a", 1)]).await.expect("append");
+    for waiting in waiting {
+        tokio::time::timeout(Duration::from_secs(20), waiting)
+            .await
+            .expect("every watcher woke after the commit")
+            .expect("watcher task");
+    }
+}
+
 // A minimal aggregate to drive the repository through cqrs-es itself.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Counter {
