@@ -133,7 +133,10 @@ async fn watchers_of_one_log_share_one_listening_session_and_each_wakes() {
     .fetch_one(&db.pool)
     .await
     .expect("sessions");
-    assert_eq!(listening, 1, "sessions listening for the log's announcements");
+    assert_eq!(
+        listening, 1,
+        "sessions listening for the log's announcements"
+    );
     let waiting: Vec<_> = watchers
         .into_iter()
         .map(|mut watcher| tokio::spawn(async move { watcher.wait(false).await }))
