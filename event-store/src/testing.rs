@@ -103,6 +103,15 @@ impl TestDatabase {
         }
     }
 
+    /// A pool of its own on this database, of at most `max_connections`.
+    pub async fn pool_of(&self, max_connections: u32) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(self.options.clone())
+            .await
+            .expect("a pool on the test database")
+    }
+
     /// An event log on this database.
     pub fn log(&self) -> EventLog {
         EventLog::new(self.pool.clone())

@@ -118,11 +118,7 @@ async fn with_max_zero_nothing_is_kept() {
 #[tokio::test]
 async fn closing_the_pool_does_not_wait_for_ever_on_kept_connections() {
     let db = TestDatabase::new().await;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(4)
-        .connect_with(db.options.clone())
-        .await
-        .expect("pool");
+    let pool = db.pool_of(4).await;
     let leases = Leases::new(pool.clone(), 2);
     backend(&leases).await.expect("statement");
     tokio::time::timeout(CHECK_IDLE_AFTER * 5, pool.close())

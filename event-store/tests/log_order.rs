@@ -293,11 +293,7 @@ async fn events_seq_scans(pool: &sqlx::PgPool) -> i64 {
 async fn a_read_at_the_head_does_not_scan_the_whole_log() {
     let db = TestDatabase::new().await;
     // One connection, so that the reads and the statistics are one session's.
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(db.options.clone())
-        .await
-        .expect("pool");
+    let pool = db.pool_of(1).await;
     let log = EventLog::new(pool.clone());
     let events: Vec<_> = (1..=2_000).map(|n| event("long", n, "e")).collect();
     log.append(&events).await.expect("append");

@@ -73,6 +73,16 @@ impl Committed {
     }
 }
 
+/// The payloads announcing that `projection` reached `checkpoint` changing `changed`.
+pub(crate) fn payloads(projection: &str, checkpoint: LogPosition, changed: &[Uuid]) -> Vec<String> {
+    Committed {
+        projection: projection.to_owned(),
+        checkpoint,
+        changed: changed.to_vec(),
+    }
+    .payloads()
+}
+
 /// Announces, inside `tx`, that `projection` reached `checkpoint` changing `changed`.
 pub(crate) async fn within(
     tx: &mut PgConnection,
@@ -80,12 +90,7 @@ pub(crate) async fn within(
     checkpoint: LogPosition,
     changed: &[Uuid],
 ) -> Result<(), sqlx::Error> {
-    let payloads = Committed {
-        projection: projection.to_owned(),
-        checkpoint,
-        changed: changed.to_vec(),
-    }
-    .payloads();
+    let payloads = payloads(projection, checkpoint, changed);
     sqlx::query("SELECT pg_notify($1, payload) FROM UNNEST($2::text[]) WITH ORDINALITY AS p(payload, n) ORDER BY n")
         .bind(CHANNEL)
         .bind(payloads)

@@ -541,11 +541,14 @@ impl Runtime {
 /// checkpoint: an event of a type it reads, or work of its own.
 fn has_work(projection: &dyn Projection, events: &[RecordedEvent]) -> bool {
     projection.runs_idle()
-        || events.iter().any(|event| {
-            projection
-                .aggregate_types()
-                .contains(&event.aggregate_type.as_str())
-        })
+        || events
+            .iter()
+            .any(|event| of_types(projection.aggregate_types(), event))
+}
+
+/// Whether `event` is of one of the aggregate types `wanted`.
+fn of_types(wanted: &[&str], event: &RecordedEvent) -> bool {
+    wanted.contains(&event.aggregate_type.as_str())
 }
 
 /// Moves `name`'s checkpoint from `from` to `to` (state `RUNNING`) and announces it with
@@ -559,12 +562,7 @@ async fn advance(
     to: LogPosition,
     changed: &[Uuid],
 ) -> Result<bool, sqlx::Error> {
-    let payloads = crate::notify::Committed {
-        projection: name.to_owned(),
-        checkpoint: to,
-        changed: changed.to_vec(),
-    }
-    .payloads();
+    let payloads = crate::notify::payloads(name, to, changed);
     let announced = sqlx::query(
         "WITH advanced AS (
            UPDATE projection_checkpoints
@@ -595,7 +593,7 @@ pub(crate) fn decode_for(
 ) -> anyhow::Result<Vec<Envelope>> {
     events
         .iter()
-        .filter(|event| wanted.contains(&event.aggregate_type.as_str()))
+        .filter(|event| of_types(wanted, event))
         .map(|event| {
             decode(event, upcasters).map_err(|e| {
                 e.context(format!(
