@@ -23,7 +23,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::tables::orders::{OrderHistoryRow, OrderLineRow, OrderRow};
-use crate::tables::Status;
+use crate::tables::{by_keys, Status};
 
 /// The relay's name in `projection_checkpoints` (and `oms projections status`).
 pub const RELAY: &str = "relay";
@@ -105,10 +105,10 @@ pub async fn remove_through(tx: &mut PgConnection, seq: i64) -> sqlx::Result<()>
 
 /// The views of `ids` (those that exist), as they stand in `tx`.
 pub async fn render(tx: &mut PgConnection, ids: &[Uuid]) -> anyhow::Result<Vec<OrderView>> {
-    let orders: Vec<OrderRow> = sqlx::query_as(&format!(
+    let orders: Vec<OrderRow> = by_keys(sqlx::query_as(&format!(
         "SELECT {} FROM orders WHERE id = ANY($1) ORDER BY id",
         OrderRow::TABLE.select
-    ))
+    )))
     .bind(ids)
     .fetch_all(&mut *tx)
     .await?;
@@ -143,7 +143,7 @@ where
     R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
 {
     let mut out: HashMap<Uuid, Vec<R>> = HashMap::new();
-    for row in sqlx::query_as::<_, R>(sql)
+    for row in by_keys(sqlx::query_as::<_, R>(sql))
         .bind(ids)
         .fetch_all(&mut *tx)
         .await?

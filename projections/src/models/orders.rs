@@ -19,7 +19,7 @@ use super::ReadModel;
 use crate::decode::{Envelope, Event};
 use crate::runtime::Changed;
 use crate::tables::orders::{OrderCustomerRow, OrderHistoryRow, OrderLineRow, OrderRow};
-use crate::tables::{rows_by_key, OnConflict, Status};
+use crate::tables::{by_keys, rows_by_key, OnConflict, Status};
 
 #[derive(Debug, Clone, Default)]
 pub struct OrdersProjection;
@@ -96,7 +96,7 @@ async fn load(tx: &mut PgConnection, events: &[Envelope]) -> anyhow::Result<Batc
         "SELECT {} FROM orders WHERE id = ANY($1) OR shipment_id = ANY($2)",
         OrderRow::TABLE.select
     );
-    let orders: HashMap<Uuid, OrderRow> = sqlx::query_as::<_, OrderRow>(&sql)
+    let orders: HashMap<Uuid, OrderRow> = by_keys(sqlx::query_as::<_, OrderRow>(&sql))
         .bind(&order_ids)
         .bind(&shipment_ids)
         .fetch_all(&mut *tx)

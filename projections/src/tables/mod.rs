@@ -160,6 +160,9 @@ impl Table {
 
 /// The rows `sql` selects for `keys` (bound as `$1`, an array), indexed by `key_of`:
 /// a batch's one read per table.
+///
+/// A batch's reads by keys are planned at each run for the table as it is then (unnamed
+/// statements), as [`by_keys`] says.
 pub(crate) async fn rows_by_key<R, K>(
     tx: &mut PgConnection,
     sql: &str,
@@ -180,11 +183,22 @@ where
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows = sqlx::query_as::<_, R>(sql)
+    let rows = by_keys(sqlx::query_as::<_, R>(sql))
         .bind(keys)
         .fetch_all(&mut *tx)
         .await?;
     Ok(rows.into_iter().map(|row| (key_of(&row), row)).collect())
+}
+
+/// `query`, a batch's read of a table's rows by sets of keys, planned at each run (an
+/// unnamed statement) for the table as it is then and for those keys. Read models grow
+/// from nothing far faster than their statistics are refreshed: a plan kept from when
+/// the table was small scans it whole for every batch, comparing each row with every key,
+/// which makes a bulk load quadratic.
+pub fn by_keys<'q, O>(
+    query: sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments>,
+) -> sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments> {
+    query.persistent(false)
 }
 
 /// A domain status as a read model stores it: the name the domain's serde gives it
