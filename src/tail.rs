@@ -34,7 +34,7 @@ pub async fn tail(
         .with_context(|| format!("there is no event at position {}", args.from))?;
     let filter = LogFilter {
         event_type: args.event_type,
-        aggregate_type: None,
+        ..LogFilter::default()
     };
     tokio::pin!(stop);
     if args.follow {

@@ -12,6 +12,8 @@
 //!   positions, optional further writes in the same transaction).
 //! - [`aggregates`]: [`AggregateStore`], aggregates loaded from their latest snapshot and
 //!   the events after it, and snapshotted as they are appended.
+//! - [`working`]: [`Working`], many aggregates loaded at once and many commands decided on
+//!   them in memory, for one append (batches of the process manager, bulk commands).
 //! - [`clock`]: the log's count of transaction ids, kept in order across a move of the
 //!   database to another cluster.
 //! - [`read`]: gapless reads across all aggregates ([`EventLog::read_after`]).
@@ -40,6 +42,7 @@ pub mod schema;
 pub mod testing;
 pub mod transient;
 pub mod watch;
+pub mod working;
 
 pub use aggregates::{AggregateStore, LoadError, Loaded, Snapshot};
 pub use announce::EVENTS_CHANNEL;
@@ -52,6 +55,7 @@ pub use repository::PgEventRepository;
 pub use schema::{is_migrated, migrate, MIGRATOR};
 pub use transient::{is_broken, is_transient, is_transient_cause, once_more_if_broken};
 pub use watch::{Following, LogWatcher, FALLBACK_POLL, HELD_BACK_POLL};
+pub use working::Working;
 
 use std::time::Duration;
 

@@ -6,13 +6,18 @@ use sqlx::Row;
 
 use crate::{EventLog, LogPosition, RecordedEvent};
 
-/// Which events a read returns. The default is all of them.
+/// Which events a read returns, and with what. The default is all of them, whole.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogFilter {
     /// Only events of this type (`oms events tail --type`).
     pub event_type: Option<String>,
     /// Only events of this aggregate type (cqrs-es replays).
     pub aggregate_type: Option<String>,
+    /// Only the events of these aggregate types come with their payload and metadata;
+    /// the others come with `null` in both, for a reader that passes them by and needs
+    /// only their place in the log (a projection). The payloads are most of what a read
+    /// costs the server.
+    pub payloads_of: Option<&'static [&'static str]>,
 }
 
 /// One read of the log.
@@ -33,6 +38,13 @@ pub struct LogBatch {
 pub(crate) const COLUMNS: &str =
     "position, transaction_id, aggregate_type, aggregate_id, sequence, \
                        event_type, event_version, payload, metadata, recorded_at";
+
+/// [`COLUMNS`] for [`EventLog::read_after`], whose `$7` is [`LogFilter::payloads_of`].
+const PASSING_COLUMNS: &str = "position, transaction_id, aggregate_type, aggregate_id, sequence, \
+     event_type, event_version, \
+     CASE WHEN $7::text[] IS NULL OR aggregate_type = ANY($7) THEN payload END, \
+     CASE WHEN $7::text[] IS NULL OR aggregate_type = ANY($7) THEN metadata END, \
+     recorded_at";
 
 /// The oldest transaction still running, in the log's count of transaction ids (the
 /// cluster's plus the clock offset bound as `$6`, `crate::clock`): every transaction below
@@ -66,7 +78,7 @@ impl EventLog {
                (SELECT coalesce((SELECT max(transaction_id) FROM events) >= {HORIZON}, false)
                          AS held_back) h
                LEFT JOIN LATERAL (
-                 SELECT {COLUMNS} FROM events
+                 SELECT {PASSING_COLUMNS} FROM events
                  WHERE (transaction_id, position) > ($1, $2)
                    AND transaction_id < {HORIZON}
                    AND ($4::text IS NULL OR event_type = $4)
@@ -86,6 +98,7 @@ impl EventLog {
                 .bind(filter.event_type.as_deref())
                 .bind(filter.aggregate_type.as_deref())
                 .bind(offset)
+                .bind(filter.payloads_of)
                 .fetch_all(&mut *lease)
                 .await;
             lease.finished(rows)
@@ -154,7 +167,29 @@ impl EventLog {
             .await
     }
 
-    /// How many committed events lie after `after` (a follower's lag).
+    /// Where a reader stands once it has read every event committed so far: the last event
+    /// in log order ([`LogPosition::START`] for an empty log). One step along the
+    /// log-order index, however long the log.
+    pub async fn last(&self) -> Result<LogPosition, sqlx::Error> {
+        let last: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT transaction_id, position FROM events
+             ORDER BY transaction_id DESC, position DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(
+            last.map_or(LogPosition::START, |(transaction_id, position)| {
+                LogPosition {
+                    transaction_id,
+                    position,
+                }
+            }),
+        )
+    }
+
+    /// How many committed events lie after `after` (a follower's lag): it reads them all,
+    /// so it costs as much as the lag is long ([`EventLog::last`] tells whether there are
+    /// any in one step).
     pub async fn count_after(&self, after: LogPosition) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar(
             "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1, $2)",
@@ -202,6 +237,11 @@ pub(crate) fn decode(row: &PgRow, at: usize) -> Result<RecordedEvent, sqlx::Erro
     })
 }
 
+/// A `jsonb` column as it is; SQL `NULL` (a payload a read passed over: see
+/// [`LogFilter::payloads_of`]; the table holds none) as JSON `null`.
 fn raw_json(row: &PgRow, index: usize) -> Result<Box<RawValue>, sqlx::Error> {
-    Ok(row.try_get::<&RawValue, _>(index)?.to_owned())
+    Ok(match row.try_get::<Option<&RawValue>, _>(index)? {
+        Some(value) => value.to_owned(),
+        None => RawValue::NULL.to_owned(),
+    })
 }

@@ -187,7 +187,7 @@ impl PersistedEventRepository for PgEventRepository {
         let log = self.log.clone();
         let filter = LogFilter {
             aggregate_type: Some(A::TYPE.to_owned()),
-            event_type: None,
+            ..LogFilter::default()
         };
         tokio::spawn(async move {
             let mut after = LogPosition::START;

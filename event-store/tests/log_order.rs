@@ -314,3 +314,68 @@ async fn a_read_at_the_head_does_not_scan_the_whole_log() {
     let scans = events_seq_scans(&pool).await - before;
     assert_eq!(scans, 0, "reads at the head scanned the log {scans} times");
 }
+
+#[tokio::test]
+async fn a_reader_that_passes_other_types_by_gets_every_event_in_place_without_their_payloads() {
+    let db = TestDatabase::new().await;
+    let log = db.log();
+    let other = |n: usize| SerializedEvent {
+        aggregate_type: "OtherAggregate".to_owned(),
+        ..event("other", n, "other")
+    };
+    log.append(&[
+        event("race", 1, "a"),
+        other(1),
+        event("race", 2, "b"),
+        other(2),
+    ])
+    .await
+    .expect("append");
+    let whole = log
+        .read_after(LogPosition::START, 100, &LogFilter::default())
+        .await
+        .expect("read");
+    let passing = log
+        .read_after(
+            LogPosition::START,
+            100,
+            &LogFilter {
+                payloads_of: Some(&["RaceAggregate"]),
+                ..LogFilter::default()
+            },
+        )
+        .await
+        .expect("read");
+    let places = |batch: &event_store::LogBatch| -> Vec<LogPosition> {
+        batch
+            .events
+            .iter()
+            .map(RecordedEvent::log_position)
+            .collect()
+    };
+    assert_eq!(places(&passing), places(&whole), "every event, in order");
+    assert_eq!(passing.next, whole.next);
+    for (read, stored) in passing.events.iter().zip(&whole.events) {
+        if read.aggregate_type == "RaceAggregate" {
+            assert_eq!(read.payload.get(), stored.payload.get());
+            assert_eq!(read.metadata.get(), stored.metadata.get());
+        } else {
+            assert_eq!((read.payload.get(), read.metadata.get()), ("null", "null"));
+            assert_eq!(read.event_type, stored.event_type);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_last_event_in_log_order_is_where_a_reader_that_read_everything_stands() {
+    let db = TestDatabase::new().await;
+    let log = db.log();
+    assert_eq!(log.last().await.expect("last"), LogPosition::START);
+    log.append(&[event("a", 1, "a"), event("b", 1, "b")])
+        .await
+        .expect("append");
+    log.append(&[event("a", 2, "c")]).await.expect("append");
+    let everything = event_store::testing::read_all(&log).await;
+    let end = everything.last().map(RecordedEvent::log_position);
+    assert_eq!(Some(log.last().await.expect("last")), end);
+}

@@ -23,12 +23,10 @@
 //! if it was confirmed (reservation and confirmation commit together). Events carry the
 //! triggering event's position as `causation_id` and its `correlation_id`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::SerializedEvent;
-use cqrs_es::Aggregate;
 use domain::clock::SharedClock;
 use domain::order::OrderLine;
 use domain::shipment::ShipmentLine;
@@ -37,10 +35,8 @@ use domain::{
     Order, OrderCommand, OrderError, OrderEvent, OrderStatus, Product, ProductCommand, Shipment,
     ShipmentCommand, ShipmentError, ShipmentEvent, ShipmentStatus,
 };
-use event_store::{aggregates, AggregateStore, EventLog, Loaded};
+use event_store::{aggregates, AggregateStore, EventLog, Working};
 use futures_util::future::BoxFuture;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
@@ -106,40 +102,54 @@ impl OrderFulfillment {
     async fn load(&self, events: &[Envelope]) -> anyhow::Result<Batch> {
         let mut shipment_ids = BTreeSet::new();
         let mut order_ids = BTreeSet::new();
+        // The orders whose reactions move stock, and the shipments whose reactions do.
+        let mut stocking_orders = BTreeSet::new();
+        let mut stocking_shipments = BTreeSet::new();
         // Only what a reaction reads: most order events (the manager's own confirmations
-        // among them) need nothing.
+        // among them) need nothing, and only reservations, shipping and releases read
+        // products (the aggregates with the most events).
         for cause in events {
             match &cause.event {
                 Event::Order(OrderEvent::OrderPlaced { .. }) => {
                     order_ids.insert(cause.aggregate_id.clone());
+                    stocking_orders.insert(cause.aggregate_id.clone());
                 }
                 Event::Order(OrderEvent::OrderPaid { .. } | OrderEvent::OrderCancelled { .. }) => {
                     order_ids.insert(cause.aggregate_id.clone());
+                    if matches!(cause.event, Event::Order(OrderEvent::OrderCancelled { .. })) {
+                        stocking_orders.insert(cause.aggregate_id.clone());
+                    }
                     let order_id: OrderId = parse_id(&cause.aggregate_id)?;
                     shipment_ids.insert(ShipmentId::for_order(order_id).to_string());
                 }
-                Event::Shipment(
-                    ShipmentEvent::ShipmentDispatched { .. }
-                    | ShipmentEvent::ShipmentDelivered { .. },
-                ) => {
+                Event::Shipment(ShipmentEvent::ShipmentDispatched { .. }) => {
+                    shipment_ids.insert(cause.aggregate_id.clone());
+                    stocking_shipments.insert(cause.aggregate_id.clone());
+                }
+                Event::Shipment(ShipmentEvent::ShipmentDelivered { .. }) => {
                     shipment_ids.insert(cause.aggregate_id.clone());
                 }
                 _ => {}
             }
         }
         let shipments = Working::<Shipment>::load(&self.store, shipment_ids).await?;
+        stocking_orders.extend(
+            stocking_shipments
+                .iter()
+                .filter_map(|id| shipments.get(id)?.order_id())
+                .map(|id| id.to_string()),
+        );
         order_ids.extend(
             shipments
-                .states
-                .values()
-                .filter_map(|s| s.aggregate.order_id())
+                .aggregates()
+                .filter_map(Shipment::order_id)
                 .map(|id| id.to_string()),
         );
         let orders = Working::<Order>::load(&self.store, order_ids).await?;
-        let skus = orders
-            .states
-            .values()
-            .flat_map(|o| o.aggregate.lines().iter().map(|l| l.sku.to_string()))
+        let skus: Vec<String> = stocking_orders
+            .iter()
+            .filter_map(|id| orders.get(id))
+            .flat_map(|o| o.lines().iter().map(|l| l.sku.to_string()))
             .collect();
         let products = Working::<Product>::load(&self.store, skus).await?;
         Ok(Batch {
@@ -411,70 +421,6 @@ impl Reaction<'_> {
             .get(&shipment_id.to_string())
             .and_then(Shipment::order_id)
             .ok_or_else(|| anyhow::anyhow!("shipment {shipment_id} was never created"))
-    }
-}
-
-/// The aggregates of one type that a batch loaded, as the batch's decisions leave them.
-struct Working<A: Aggregate> {
-    states: HashMap<String, Loaded<A>>,
-    /// The aggregates this batch appended to, with their version as loaded.
-    written: HashMap<String, i64>,
-}
-
-impl<A> Working<A>
-where
-    A: Aggregate + Serialize + DeserializeOwned,
-{
-    async fn load(store: &AggregateStore, ids: BTreeSet<String>) -> anyhow::Result<Self> {
-        let ids: Vec<String> = ids.into_iter().collect();
-        Ok(Self {
-            states: store.load_many::<A>(&ids).await?,
-            written: HashMap::new(),
-        })
-    }
-
-    /// The aggregate as decided so far (`None`: it has no events).
-    fn get(&self, id: &str) -> Option<&A> {
-        self.states
-            .get(id)
-            .filter(|loaded| loaded.version > 0)
-            .map(|loaded| &loaded.aggregate)
-    }
-
-    /// Decides `command` on aggregate `id`; its events are applied here and added to
-    /// `appended`. `Ok(Err(_))` is the aggregate's refusal.
-    async fn decide(
-        &mut self,
-        id: &str,
-        command: A::Command,
-        services: &A::Services,
-        metadata: &Value,
-        appended: &mut Vec<SerializedEvent>,
-    ) -> anyhow::Result<Result<(), A::Error>> {
-        let loaded = self.states.entry(id.to_owned()).or_default();
-        let sink = EventSink::default();
-        if let Err(refusal) = loaded.aggregate.handle(command, services, &sink).await {
-            return Ok(Err(refusal));
-        }
-        let events =
-            aggregates::serialize::<A>(id, loaded.version, sink.collect().await, metadata)?;
-        if !events.is_empty() {
-            self.written.entry(id.to_owned()).or_insert(loaded.version);
-            loaded.version += i64::try_from(events.len())?;
-            appended.extend(events);
-        }
-        Ok(Ok(()))
-    }
-
-    /// The snapshots the batch's appends make due.
-    fn snapshots(&self, store: &AggregateStore) -> anyhow::Result<Vec<aggregates::Snapshot>> {
-        let mut due = Vec::new();
-        for (id, &from) in &self.written {
-            if let Some(loaded) = self.states.get(id) {
-                due.extend(store.snapshot(id, &loaded.aggregate, from, loaded.version)?);
-            }
-        }
-        Ok(due)
     }
 }
 

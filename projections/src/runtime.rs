@@ -47,6 +47,7 @@ pub trait Projection: Send + Sync + 'static {
 
     /// The aggregate types whose events it consumes; others are passed over (its
     /// checkpoint still moves past them), so an event it does not read cannot fail it.
+    /// Its reads of the log carry the others without their payload and metadata.
     fn aggregate_types(&self) -> &'static [&'static str];
 
     /// The tables it owns, the one its batches touch first first (a rebuild locks them in
@@ -334,7 +335,7 @@ impl Runtime {
             let started = async {
                 let checkpoint = load_checkpoint(&self.log, name).await?;
                 self.log
-                    .follow(checkpoint, batch_size, LogFilter::default())
+                    .follow(checkpoint, batch_size, follows(projection))
                     .await
             };
             match started.await {
@@ -534,6 +535,15 @@ impl Runtime {
             self.log.announce();
         }
         Ok(true)
+    }
+}
+
+/// What `projection` reads of the log: every event, but the payloads of its own aggregate
+/// types only (it passes the others by).
+fn follows(projection: &dyn Projection) -> LogFilter {
+    LogFilter {
+        payloads_of: Some(projection.aggregate_types()),
+        ..LogFilter::default()
     }
 }
 

@@ -42,10 +42,19 @@ pub async fn every_projection(log: &EventLog) -> Result<Vec<ProjectionStatus>, s
     status(log, &names).await
 }
 
-/// The status of each of `names`, in that order; a projection that never ran is STOPPED
-/// at position 0.
-pub async fn status(log: &EventLog, names: &[&str]) -> Result<Vec<ProjectionStatus>, sqlx::Error> {
-    let head_position = log.head_position().await?;
+/// Where a projection's checkpoint stands, as `projection_checkpoints` holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub name: String,
+    /// After the last event applied ([`LogPosition::START`]: none yet).
+    pub at: LogPosition,
+    pub state: String,
+    pub last_error: Option<String>,
+}
+
+/// The checkpoint of each of `names`, in that order; a projection that never ran is
+/// STOPPED at the start. Reads no events, so it costs the same however far behind they are.
+pub async fn checkpoints(log: &EventLog, names: &[&str]) -> Result<Vec<Checkpoint>, sqlx::Error> {
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         let row: Option<(i64, i64, String, Option<String>)> = sqlx::query_as(
@@ -58,19 +67,33 @@ pub async fn status(log: &EventLog, names: &[&str]) -> Result<Vec<ProjectionStat
         .await?;
         let (transaction_id, position, state, last_error) =
             row.unwrap_or((0, 0, STOPPED.to_owned(), None));
-        let lag = log
-            .count_after(LogPosition {
+        out.push(Checkpoint {
+            name: (*name).to_owned(),
+            at: LogPosition {
                 transaction_id,
                 position,
-            })
-            .await?;
-        out.push(ProjectionStatus {
-            name: (*name).to_owned(),
-            position,
-            head_position,
-            lag,
+            },
             state,
             last_error,
+        });
+    }
+    Ok(out)
+}
+
+/// The status of each of `names`, in that order; a projection that never ran is STOPPED
+/// at position 0. Its lag is counted, which reads every event not applied yet.
+pub async fn status(log: &EventLog, names: &[&str]) -> Result<Vec<ProjectionStatus>, sqlx::Error> {
+    let head_position = log.head_position().await?;
+    let mut out = Vec::with_capacity(names.len());
+    for checkpoint in checkpoints(log, names).await? {
+        let lag = log.count_after(checkpoint.at).await?;
+        out.push(ProjectionStatus {
+            name: checkpoint.name,
+            position: checkpoint.at.position,
+            head_position,
+            lag,
+            state: checkpoint.state,
+            last_error: checkpoint.last_error,
         });
     }
     Ok(out)
