@@ -12,7 +12,9 @@
 //! - `routes`: the route table (path, handler, the problems each answers) and one module
 //!   per resource.
 //! - `execute`: a [`Command`](execute::Command) (aggregate, command, reply, records):
-//!   load, decide, append, retry.
+//!   load, decide, append, retry; or many of one aggregate type as one batch.
+//! - [`bulk`]: commands in bulk in this process, built by the routes' own code and run
+//!   in batches (`oms seed`).
 //! - `access`: who may run each route (the route table names it) and the ownership rule
 //!   a customer's command meets on its aggregate.
 //! - `records`: idempotency records and email claims, written with the events.
@@ -23,6 +25,7 @@
 //!   problem table.
 
 mod access;
+pub mod bulk;
 mod docs;
 pub mod error;
 mod execute;
@@ -43,6 +46,7 @@ use axum::routing::get;
 use axum::Router;
 
 pub use error::ApiError;
+pub use records::Accepted;
 pub use state::AppState;
 
 /// A command answers within this, or with 503 (the database is slow or gone).

@@ -8,7 +8,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use metrics::{counter, describe_counter, describe_histogram, histogram, Unit};
 
-use crate::error::Refused;
+use crate::error::{ApiError, Refused};
+use crate::records::Accepted;
 
 /// Commands answered, by command and outcome (`accepted`, or the problem's slug).
 pub const COMMANDS: &str = "oms_commands_total";
@@ -43,4 +44,13 @@ pub(crate) async fn measure(
     histogram!(COMMAND_DURATION, "command" => command).record(started.elapsed().as_secs_f64());
     counter!(COMMANDS, "command" => command, "outcome" => outcome).increment(1);
     response
+}
+
+/// Counts a command run without a route (`crate::bulk`) by its outcome.
+pub(crate) fn counted(command: &'static str, answer: &Result<Accepted, ApiError>) {
+    let outcome = match answer {
+        Ok(_) => "accepted",
+        Err(error) => error.problem().slug,
+    };
+    counter!(COMMANDS, "command" => command, "outcome" => outcome).increment(1);
 }

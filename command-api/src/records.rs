@@ -1,5 +1,7 @@
 //! Rows the command side writes in the same transaction as a command's events.
 
+use std::collections::HashMap;
+
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::values::{CustomerId, ShipmentId};
@@ -18,43 +20,77 @@ pub(crate) async fn email_owner(
     state: &AppState,
     email_normalized: &str,
 ) -> Result<Option<CustomerId>, ApiError> {
-    let owner: Option<Uuid> = event_store::once_more_if_broken(|| async {
-        let mut lease = state.log.leases().lease().await?;
-        let owner = sqlx::query_scalar("SELECT customer_id FROM customer_emails WHERE email = $1")
-            .bind(email_normalized)
-            .fetch_optional(&mut *lease)
-            .await;
-        lease.finished(owner)
-    })
-    .await?;
-    Ok(owner.map(CustomerId::from_uuid))
+    let mut owners = email_owners(state, &[email_normalized]).await?;
+    Ok(owners.remove(email_normalized))
 }
 
-/// Claims `email` for `customer` and gives up the customer's other emails. `Ok(false)`:
-/// another customer holds it (a concurrent claim waits here until the other commits).
-pub(crate) async fn claim_email(
+/// The customers holding any of `emails` (lower-cased), by email, in one statement.
+pub(crate) async fn email_owners(
+    state: &AppState,
+    emails_normalized: &[&str],
+) -> Result<HashMap<String, CustomerId>, ApiError> {
+    let owners: Vec<(String, Uuid)> = event_store::once_more_if_broken(|| async {
+        let mut lease = state.log.leases().lease().await?;
+        let owners = sqlx::query_as(
+            "SELECT email, customer_id FROM customer_emails WHERE email = ANY($1::text[])",
+        )
+        .bind(emails_normalized)
+        .fetch_all(&mut *lease)
+        .await;
+        lease.finished(owners)
+    })
+    .await?;
+    Ok(owners
+        .into_iter()
+        .map(|(email, owner)| (email, CustomerId::from_uuid(owner)))
+        .collect())
+}
+
+/// Claims each email (lower-cased) for its customer and gives up each customer's other
+/// emails, for the commands of one transaction; a customer named twice keeps the email it
+/// claims last. `Ok(false)`: another customer holds one of them (a concurrent claim
+/// waits here until the other commits), and the caller rolls back.
+pub(crate) async fn claim_emails(
     tx: &mut PgConnection,
-    email_normalized: &str,
-    customer: CustomerId,
+    claims: &[(String, CustomerId)],
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query("INSERT INTO customer_emails (email, customer_id) VALUES ($1, $2) ON CONFLICT (email) DO NOTHING")
-        .bind(email_normalized)
-        .bind(customer.as_uuid())
-        .execute(&mut *tx)
-        .await?;
-    let owner: Uuid =
-        sqlx::query_scalar("SELECT customer_id FROM customer_emails WHERE email = $1")
-            .bind(email_normalized)
-            .fetch_one(&mut *tx)
-            .await?;
-    if owner != customer.as_uuid() {
+    let mut last: Vec<(&str, Uuid)> = Vec::with_capacity(claims.len());
+    for (email, customer) in claims.iter().rev() {
+        if last.iter().all(|(_, c)| *c != customer.as_uuid()) {
+            last.push((email, customer.as_uuid()));
+        }
+    }
+    let (emails, customers): (Vec<&str>, Vec<Uuid>) = last.into_iter().unzip();
+    sqlx::query(
+        "INSERT INTO customer_emails (email, customer_id)
+         SELECT * FROM UNNEST($1::text[], $2::uuid[])
+         ON CONFLICT (email) DO NOTHING",
+    )
+    .bind(&emails)
+    .bind(&customers)
+    .execute(&mut *tx)
+    .await?;
+    let held_by_others: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM customer_emails c
+         JOIN UNNEST($1::text[], $2::uuid[]) AS claim(email, customer_id) USING (email)
+         WHERE c.customer_id <> claim.customer_id",
+    )
+    .bind(&emails)
+    .bind(&customers)
+    .fetch_one(&mut *tx)
+    .await?;
+    if held_by_others > 0 {
         return Ok(false);
     }
-    sqlx::query("DELETE FROM customer_emails WHERE customer_id = $1 AND email <> $2")
-        .bind(customer.as_uuid())
-        .bind(email_normalized)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "DELETE FROM customer_emails c
+         USING UNNEST($1::text[], $2::uuid[]) AS claim(email, customer_id)
+         WHERE c.customer_id = claim.customer_id AND c.email <> claim.email",
+    )
+    .bind(&emails)
+    .bind(&customers)
+    .execute(&mut *tx)
+    .await?;
     Ok(true)
 }
 
@@ -74,6 +110,15 @@ impl Fate {
         }
     }
 
+    /// The fate stored as `held` (`order_fates.fate` holds only these two).
+    fn stored(held: &str) -> Self {
+        if held == Self::Cancelled.as_str() {
+            Self::Cancelled
+        } else {
+            Self::Dispatched
+        }
+    }
+
     /// Why the other command is refused once this fate is claimed.
     pub(crate) fn refusal(self) -> &'static str {
         match self {
@@ -83,28 +128,45 @@ impl Fate {
     }
 }
 
-/// Claims `fate` for the order whose shipment is `shipment`. `Ok(Some(other))`: the other
-/// fate was claimed first (a concurrent claim waits here until the other commits or rolls
-/// back).
-pub(crate) async fn claim_fate(
+/// Claims each fate for the order whose shipment it names, for the commands of one
+/// transaction. `Ok(Some(other))`: the other fate was claimed first for one of them (a
+/// concurrent claim waits here until the other commits or rolls back), and the caller
+/// rolls back.
+pub(crate) async fn claim_fates(
     tx: &mut PgConnection,
-    shipment: ShipmentId,
-    fate: Fate,
+    claims: &[(ShipmentId, Fate)],
 ) -> Result<Option<Fate>, sqlx::Error> {
-    let held: String = sqlx::query_scalar(
-        "INSERT INTO order_fates (shipment_id, fate) VALUES ($1, $2)
+    let mut shipments: Vec<Uuid> = Vec::with_capacity(claims.len());
+    let mut fates: Vec<&str> = Vec::with_capacity(claims.len());
+    for (shipment, fate) in claims {
+        let shipment = shipment.as_uuid();
+        match shipments.iter().position(|s| *s == shipment) {
+            // One statement cannot claim a row twice; the same fate again is no news.
+            Some(at) if fates[at] == fate.as_str() => {}
+            Some(at) => return Ok(Some(Fate::stored(fates[at]))),
+            None => {
+                shipments.push(shipment);
+                fates.push(fate.as_str());
+            }
+        }
+    }
+    let held: Vec<(Uuid, String)> = sqlx::query_as(
+        "INSERT INTO order_fates (shipment_id, fate)
+         SELECT * FROM UNNEST($1::uuid[], $2::text[])
          ON CONFLICT (shipment_id) DO UPDATE SET fate = order_fates.fate
-         RETURNING fate",
+         RETURNING shipment_id, fate",
     )
-    .bind(shipment.as_uuid())
-    .bind(fate.as_str())
-    .fetch_one(&mut *tx)
+    .bind(&shipments)
+    .bind(&fates)
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(match held.as_str() {
-        held if held == fate.as_str() => None,
-        "CANCELLED" => Some(Fate::Cancelled),
-        _ => Some(Fate::Dispatched),
-    })
+    Ok(held.iter().find_map(|(shipment, held)| {
+        let claimed = shipments
+            .iter()
+            .position(|s| s == shipment)
+            .map(|at| fates[at]);
+        (claimed != Some(held.as_str())).then(|| Fate::stored(held))
+    }))
 }
 
 /// An `Idempotency-Key` and the token subject it belongs to: the same key from two
@@ -120,7 +182,7 @@ pub(crate) async fn replay(
     state: &AppState,
     key: &IdempotencyKey,
     fingerprint: &Value,
-) -> Result<Option<Response>, ApiError> {
+) -> Result<Option<Accepted>, ApiError> {
     let row: Option<(Value, i16, Value)> = event_store::once_more_if_broken(|| async {
         let mut lease = state.log.leases().lease().await?;
         let row = sqlx::query_as(
@@ -146,11 +208,11 @@ pub(crate) async fn replay(
         .ok()
         .and_then(|s| StatusCode::from_u16(s).ok())
         .unwrap_or(StatusCode::OK);
-    let mut response = command_response(status, &body);
-    response
-        .headers_mut()
-        .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    Ok(Some(response))
+    Ok(Some(Accepted {
+        status,
+        body,
+        replayed: true,
+    }))
 }
 
 /// What is stored of a request's fingerprint: its method and path, and the SHA-256 of its
@@ -204,18 +266,35 @@ pub(crate) async fn purge_expired(state: &AppState) {
     }
 }
 
-/// A command's JSON answer with its `ETag`.
-pub(crate) fn command_response(status: StatusCode, body: &Value) -> Response {
-    let mut response = (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response();
-    if let Some(version) = body.get("version").and_then(Value::as_i64) {
-        if let Ok(etag) = HeaderValue::from_str(&format!("\"{version}\"")) {
-            response.headers_mut().insert(header::ETAG, etag);
+/// A command's success: its status and JSON body, until it becomes a response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    pub status: StatusCode,
+    /// `{id, version, position}` and the route's extra fields.
+    pub body: Value,
+    /// Answered from the idempotency record of an earlier request with the same key.
+    pub replayed: bool,
+}
+
+impl IntoResponse for Accepted {
+    /// The JSON answer with its `ETag` (and `Idempotent-Replayed` for a replay).
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            self.body.to_string(),
+        )
+            .into_response();
+        if let Some(version) = self.body.get("version").and_then(Value::as_i64) {
+            if let Ok(etag) = HeaderValue::from_str(&format!("\"{version}\"")) {
+                response.headers_mut().insert(header::ETAG, etag);
+            }
         }
+        if self.replayed {
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
+        response
     }
-    response
 }

@@ -92,7 +92,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CommandRequest<T> {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, CommandRejection> {
         let request = Self::read(request).await?;
         match state.replay(&request.context).await? {
-            Some(response) => Err(CommandRejection::Replayed(response)),
+            Some(replayed) => Err(CommandRejection::Replayed(replayed.into_response())),
             None => Ok(request),
         }
     }

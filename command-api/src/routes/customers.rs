@@ -6,7 +6,7 @@ use axum::response::Response;
 use domain::input::{
     AddAddressInput, ChangeEmailInput, RegisterCustomerInput, RenameCustomerInput,
 };
-use domain::values::{AddressId, CustomerId};
+use domain::values::{Address, AddressId, CustomerId, Email, PersonName};
 use domain::{Customer, CustomerCommand};
 
 use super::path_uuid;
@@ -30,9 +30,26 @@ pub(crate) async fn register(
 ) -> Result<Response, ApiError> {
     let (name, email) = request.input.validate()?;
     let email_owner = crate::records::email_owner(&state, email.normalized()).await?;
-    // A customer's token registers its own customer (once: it may exist already); staff
-    // and admin a new one.
-    let (customer_id, fresh) = match request.context.only_customer {
+    let command = registration(
+        &state,
+        name,
+        email,
+        email_owner,
+        request.context.only_customer,
+    );
+    state.execute(&request.context, command).await
+}
+
+/// `POST /customers`' command: a customer's token (`only_customer`) registers its own
+/// customer (once: it may exist already); staff and admin a new one.
+pub(crate) fn registration(
+    state: &AppState,
+    name: PersonName,
+    email: Email,
+    email_owner: Option<CustomerId>,
+    only_customer: Option<CustomerId>,
+) -> Command<'_, Customer> {
+    let (customer_id, fresh) = match only_customer {
         Some(own) => (own, false),
         None => (CustomerId::new(), true),
     };
@@ -48,8 +65,7 @@ pub(crate) async fn register(
     } else {
         Command::<Customer>::new(&customer_id, register, &state.clock).answering_created()
     };
-    let command = command.claiming_email(&claim, customer_id);
-    state.execute(&request.context, command).await
+    command.claiming_email(&claim, customer_id)
 }
 
 #[utoipa::path(
@@ -116,13 +132,22 @@ pub(crate) async fn add_address(
 ) -> Result<Response, ApiError> {
     let customer_id: CustomerId = path_uuid(&id)?;
     let address = request.input.validate()?;
+    let command = new_address(&state, customer_id, address);
+    state.execute(&request.context, command).await
+}
+
+/// `POST /customers/{id}/addresses`' command, with the new address's id.
+pub(crate) fn new_address(
+    state: &AppState,
+    customer_id: CustomerId,
+    address: Address,
+) -> Command<'_, Customer> {
     let address_id = AddressId::new();
     let add = CustomerCommand::AddAddress {
         address_id,
         address,
     };
-    let command = Command::<Customer>::new(&customer_id, add, &state.clock)
+    Command::<Customer>::new(&customer_id, add, &state.clock)
         .answering_created()
-        .answering("address_id", address_id.to_string());
-    state.execute(&request.context, command).await
+        .answering("address_id", address_id.to_string())
 }

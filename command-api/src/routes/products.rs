@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use domain::input::{ChangePriceInput, DefineProductInput, RestockInput};
-use domain::values::Sku;
+use domain::values::{Money, ProductName, Sku, StockLevel};
 use domain::{Product, ProductCommand};
 
 use crate::error::ApiError;
@@ -31,7 +31,14 @@ pub(crate) async fn define(
     State(state): State<AppState>,
     request: CommandRequest<DefineProductInput>,
 ) -> Result<Response, ApiError> {
-    let (sku, name, price, stock) = request.input.validate()?;
+    let command = definition(request.input.validate()?);
+    state.execute(&request.context, command).await
+}
+
+/// `POST /products`' command.
+pub(crate) fn definition(
+    (sku, name, price, stock): (Sku, ProductName, Money, StockLevel),
+) -> Command<'static, Product> {
     let id = sku.to_string();
     let define = ProductCommand::Define {
         sku,
@@ -40,8 +47,7 @@ pub(crate) async fn define(
         stock,
     };
     // Not `creating`: the sku is the client's, and may be taken.
-    let command = Command::<Product>::new(&id, define, &()).answering_created();
-    state.execute(&request.context, command).await
+    Command::<Product>::new(&id, define, &()).answering_created()
 }
 
 #[utoipa::path(

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use domain::input::DispatchShipmentInput;
-use domain::values::ShipmentId;
+use domain::values::{Carrier, ShipmentId, TrackingNumber};
 use domain::{Shipment, ShipmentCommand, ShipmentStatus};
 use serde::Deserialize;
 
@@ -30,15 +30,23 @@ pub(crate) async fn dispatch(
     request: CommandRequest<DispatchShipmentInput>,
 ) -> Result<Response, ApiError> {
     let shipment_id: ShipmentId = path_uuid(&id)?;
-    let (carrier, tracking_number) = request.input.validate()?;
+    let command = dispatching(&state, shipment_id, request.input.validate()?);
+    state.execute(&request.context, command).await
+}
+
+/// `POST /shipments/{id}/dispatch`'s command: it claims the order's fate.
+pub(crate) fn dispatching(
+    state: &AppState,
+    shipment_id: ShipmentId,
+    (carrier, tracking_number): (Carrier, TrackingNumber),
+) -> Command<'_, Shipment> {
     let dispatch = ShipmentCommand::Dispatch {
         carrier,
         tracking_number,
     };
-    let command = Command::<Shipment>::new(&shipment_id, dispatch, &state.clock)
+    Command::<Shipment>::new(&shipment_id, dispatch, &state.clock)
         .answering("status", ShipmentStatus::Dispatched.as_str())
-        .claiming_fate(shipment_id, Fate::Dispatched);
-    state.execute(&request.context, command).await
+        .claiming_fate(shipment_id, Fate::Dispatched)
 }
 
 /// `{}`: delivery takes no fields.
@@ -61,7 +69,13 @@ pub(crate) async fn deliver(
     request: CommandRequest<DeliverInput>,
 ) -> Result<Response, ApiError> {
     let shipment_id: ShipmentId = path_uuid(&id)?;
-    let command = Command::<Shipment>::new(&shipment_id, ShipmentCommand::Deliver, &state.clock)
-        .answering("status", ShipmentStatus::Delivered.as_str());
-    state.execute(&request.context, command).await
+    state
+        .execute(&request.context, delivery(&state, shipment_id))
+        .await
+}
+
+/// `POST /shipments/{id}/deliver`'s command.
+pub(crate) fn delivery(state: &AppState, shipment_id: ShipmentId) -> Command<'_, Shipment> {
+    Command::<Shipment>::new(&shipment_id, ShipmentCommand::Deliver, &state.clock)
+        .answering("status", ShipmentStatus::Delivered.as_str())
 }

@@ -4,15 +4,20 @@
 //! records (and a snapshot, when one is due) in one transaction; on an optimistic-lock
 //! conflict, reload and decide again, a bounded number of times.
 //!
+//! Many commands of one aggregate type can also run as one batch ([`batch`]): loaded,
+//! decided and appended together, for loading data in bulk.
+//!
 //! Why not `CqrsFramework::execute`: it returns neither the new version nor the events'
 //! positions (both are in every response), and it cannot put an idempotency record or an
 //! email claim into the events' transaction (docs/adr/0006).
+
+mod batch;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use domain::values::{CustomerId, ShipmentId};
@@ -25,7 +30,7 @@ use serde_json::{json, Map, Value};
 
 use crate::access::Owned;
 use crate::error::ApiError;
-use crate::records::{self, Fate};
+use crate::records::{self, Accepted, Fate};
 use crate::request::CommandContext;
 use crate::AppState;
 
@@ -190,8 +195,8 @@ impl AppState {
         Ok(self.store.load_many::<A>(ids).await?)
     }
 
-    /// Answers a repeated request from its stored response, if `ctx` has a key used before.
-    pub(crate) async fn replay(&self, ctx: &CommandContext) -> Result<Option<Response>, ApiError> {
+    /// The stored answer to a repeated request, if `ctx` has a key used before.
+    pub(crate) async fn replay(&self, ctx: &CommandContext) -> Result<Option<Accepted>, ApiError> {
         match &ctx.idempotency_key {
             Some(key) => records::replay(self, key, &ctx.fingerprint).await,
             None => Ok(None),
@@ -199,10 +204,6 @@ impl AppState {
     }
 
     /// Runs `command` and answers.
-    ///
-    /// A keyed request that is refused checks once more for its key: a concurrent twin of it
-    /// (the same key and body) may have completed meanwhile (and taken the email, or the
-    /// next version), and then its response is the answer.
     pub(crate) async fn execute<A>(
         &self,
         ctx: &CommandContext,
@@ -213,7 +214,27 @@ impl AppState {
         A::Command: Clone,
         A::Error: DomainError,
     {
-        match self.decide_and_append(ctx, &command).await {
+        self.run(ctx, &command)
+            .await
+            .map(IntoResponse::into_response)
+    }
+
+    /// Runs `command`.
+    ///
+    /// A keyed request that is refused checks once more for its key: a concurrent twin of it
+    /// (the same key and body) may have completed meanwhile (and taken the email, or the
+    /// next version), and then its response is the answer.
+    pub(crate) async fn run<A>(
+        &self,
+        ctx: &CommandContext,
+        command: &Command<'_, A>,
+    ) -> Result<Accepted, ApiError>
+    where
+        A: Owned + Serialize + DeserializeOwned,
+        A::Command: Clone,
+        A::Error: DomainError,
+    {
+        match self.decide_and_append(ctx, command).await {
             Err(error) if ctx.idempotency_key.is_some() && error.status().is_client_error() => {
                 Ok(self.replay(ctx).await?.ok_or(error)?)
             }
@@ -225,7 +246,7 @@ impl AppState {
         &self,
         ctx: &CommandContext,
         command: &Command<'_, A>,
-    ) -> Result<Response, ApiError>
+    ) -> Result<Accepted, ApiError>
     where
         A: Owned + Serialize + DeserializeOwned,
         A::Command: Clone,
@@ -297,13 +318,13 @@ impl AppState {
                         if let Some(snapshot) = snapshot {
                             AggregateStore::save_snapshots(tx, &[(snapshot, position)]).await?;
                         }
-                        if let Some((shipment, fate)) = tx_records.fate {
-                            if let Some(other) = records::claim_fate(tx, shipment, fate).await? {
+                        if let Some(claim) = tx_records.fate {
+                            if let Some(other) = records::claim_fates(tx, &[claim]).await? {
                                 return Err(Rollback::FateTaken(other));
                             }
                         }
-                        if let Some((email, customer)) = &tx_records.email_claim {
-                            if !records::claim_email(tx, email, *customer).await? {
+                        if let Some(claim) = tx_records.email_claim {
+                            if !records::claim_emails(tx, &[claim]).await? {
                                 return Err(Rollback::EmailTaken);
                             }
                         }
@@ -323,7 +344,11 @@ impl AppState {
                     if ctx.idempotency_key.is_some() && fastrand::u8(..) == 0 {
                         records::purge_expired(self).await;
                     }
-                    return Ok(records::command_response(reply.status, &body));
+                    return Ok(Accepted {
+                        status: reply.status,
+                        body,
+                        replayed: false,
+                    });
                 }
                 Err(Rollback::Append(AppendError::Conflict)) => {}
                 Err(Rollback::Append(error)) => return Err(error.into()),
