@@ -79,9 +79,10 @@ impl Progress {
         }
     }
 
-    /// One more done.
-    pub fn advance(&mut self) {
-        self.update(self.done + 1, self.total.max(self.done + 1));
+    /// `n` more done.
+    pub fn advance(&mut self, n: u64) {
+        let done = self.done + n;
+        self.update(done, self.total.max(done));
     }
 
     /// Ends the step, saying how long it took.

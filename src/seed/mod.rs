@@ -1,20 +1,21 @@
-//! `oms seed`: fills the database with demo data through the command API, the way users
-//! would have: customers register and add addresses, staff define the catalog, customers
-//! place orders, order-fulfillment (running in this process, or in any running
+//! `oms seed`: fills the database with demo data through the domain's command path, the
+//! way users would have: customers register and add addresses, staff define the catalog,
+//! customers place orders, order-fulfillment (running in this process, or in any running
 //! `oms serve`) confirms or rejects them, customers pay or cancel, staff dispatch and
 //! deliver shipments.
 //!
-//! [`plan`] draws everything from the seed; this module runs the plan in steps (each
-//! many commands at a time), waiting between steps until order-fulfillment has decided on
-//! everything before, so every command meets the state it expects; the read models catch
-//! up at the end, in large batches. The same seed gives the same events with the same
-//! contents; ids, times and the interleaving of concurrent commands in the log differ
-//! from run to run.
+//! [`plan`] draws everything from the seed; this module runs the plan in steps, each a
+//! series of batches of commands run by the command API's own code in this process
+//! (`command_api::bulk`: every command built and validated by its route's code, decided by
+//! its aggregate, a batch appended in one transaction), waiting between steps until
+//! order-fulfillment has decided on everything before, so every command meets the state it
+//! expects; the read models catch up at the end, in large batches. The same seed gives the
+//! same events with the same contents; ids, times and the interleaving of concurrent
+//! batches in the log differ from run to run.
 //!
 //! Its connections commit asynchronously ([`crate::database::Database::bulk`]): demo data
 //! need not wait for the disk, and a crash mid-seed leaves a consistent log.
 
-mod commands;
 mod names;
 pub mod plan;
 
@@ -23,14 +24,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use command_api::bulk::{Answers, Bulk};
+use command_api::{Accepted, AppState};
 use domain::clock::{SharedClock, SystemClock};
+use domain::input::{
+    AddAddressInput, CancelOrderInput, DefineProductInput, DispatchShipmentInput, MoneyInput,
+    OrderLineInput, PayOrderInput, PlaceOrderInput, RegisterCustomerInput,
+};
+use domain::values::{Currency, Money};
 use event_store::EventLog;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use projections::runtime::{Runtime, RuntimeOptions};
-use serde_json::json;
-
-use self::commands::Commands;
-use domain::values::{Currency, Money};
 
 use self::plan::{End, Plan, Sizes};
 use crate::progress::Progress;
@@ -38,14 +42,18 @@ use crate::progress::Progress;
 /// What the steps wait for between them: the decisions the next step builds on.
 const FULFILLMENT: &[&str] = &[projections::fulfillment::NAME];
 
-/// Events per transaction while the read models catch up at the end (a rebuild's size:
-/// nobody reads them meanwhile, so latency does not matter, only throughput).
-const CATCH_UP_BATCH: u32 = 5_000;
+/// Events per transaction of order-fulfillment and the read models (a rebuild's size:
+/// the steps wait for whole steps, so latency does not matter, only throughput).
+const BACKGROUND_BATCH: u32 = 5_000;
 
-/// Commands in flight at once.
-const CONCURRENCY: usize = 32;
+/// Commands per batch: one statement loads their aggregates, one transaction appends
+/// their events.
+const BATCH: usize = 1_000;
 
-/// How often the projections' positions are read while waiting for them.
+/// Batches in flight at once: one is decided while another commits.
+const IN_FLIGHT: usize = 2;
+
+/// How often the projections' checkpoints are read while waiting for them.
 const POLL: Duration = Duration::from_millis(50);
 
 /// Runs the plan for `sizes` on `log` (whose connections may commit asynchronously:
@@ -60,48 +68,35 @@ pub async fn seed(log: &EventLog, sizes: Sizes) -> anyhow::Result<()> {
         .await
         .context("applying migrations")?;
     let clock: SharedClock = Arc::new(SystemClock);
-    let commands = Commands::new(command_api::router(command_api::AppState::new(
-        log.clone(),
-        clock.clone(),
-    )));
-    // order-fulfillment decides while the commands run; the read models follow once they
-    // are done, in large batches (or all along, in a running `oms serve`).
+    let bulk = Bulk::new(AppState::new(log.clone(), clock.clone()));
+    // order-fulfillment decides while the commands run, and the read models follow all
+    // along, as in `oms serve` (a running `oms serve` may run them instead).
     let fulfillment = Runtime::new(
         log.clone(),
         vec![projections::fulfillment::order_fulfillment(
             log.clone(),
             clock.clone(),
         )],
-        RuntimeOptions::default(),
+        RuntimeOptions {
+            batch_size: BACKGROUND_BATCH,
+            ..RuntimeOptions::default()
+        },
     )
     .spawn();
-    let result = run(log, &commands, &plan).await;
-    let result = match result {
-        Ok(()) => {
-            // The log was written in bulk, faster than autovacuum follows: its statistics
-            // are brought up to date before the read models read it from the start, as
-            // after any bulk load. With a table ten times the size its statistics say,
-            // the reader's plan sorted all that was left of the log at every batch
-            // instead of walking the log-order index.
-            sqlx::query("ANALYZE events")
-                .execute(log.pool())
-                .await
-                .context("analyzing the log")?;
-            let read_models = Runtime::new(
-                log.clone(),
-                projections::read_models(),
-                RuntimeOptions {
-                    batch_size: CATCH_UP_BATCH,
-                    ..RuntimeOptions::default()
-                },
-            )
-            .spawn();
-            let caught_up = settle(log, &projections::names()).await;
-            read_models.stop().await;
-            caught_up
-        }
+    let read_models = Runtime::new(
+        log.clone(),
+        projections::read_models(),
+        RuntimeOptions {
+            batch_size: BACKGROUND_BATCH,
+            ..RuntimeOptions::default()
+        },
+    )
+    .spawn();
+    let result = match run(log, &bulk, &plan).await {
+        Ok(()) => settle(log, &projections::names()).await,
         Err(error) => Err(error),
     };
+    read_models.stop().await;
     fulfillment.stop().await;
     result?;
     let head = log.head_position().await?;
@@ -116,53 +111,67 @@ pub async fn seed(log: &EventLog, sizes: Sizes) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run(log: &EventLog, commands: &Commands, plan: &Plan) -> anyhow::Result<()> {
-    let customers = register_customers(commands, plan).await?;
-    define_products(commands, plan).await?;
-    let orders = place_orders(commands, plan, &customers).await?;
+async fn run(log: &EventLog, bulk: &Bulk, plan: &Plan) -> anyhow::Result<()> {
+    let customers = register_customers(bulk, plan).await?;
+    define_products(bulk, plan).await?;
+    let orders = place_orders(bulk, plan, &customers).await?;
     settle(log, FULFILLMENT).await?;
 
-    step("pay orders", plan.ending(End::is_paid), |n| {
-        let body = json!({
-            "amount": money(plan.total(&plan.orders[n])),
-            "method": plan.orders[n].method,
-            "reference": format!("PAY-{:08}", n + 1),
-        });
-        commands.posting(format!("/orders/{}/pay", orders[n]), body)
+    step("pay orders", plan.ending(End::is_paid), |batch| {
+        let inputs = batch
+            .iter()
+            .map(|&n| {
+                let input = PayOrderInput {
+                    amount: Some(money(plan.total(&plan.orders[n]))),
+                    method: Some(plan.orders[n].method.to_owned()),
+                    reference: Some(format!("PAY-{:08}", n + 1)),
+                };
+                (orders[n].clone(), input)
+            })
+            .collect();
+        let bulk = bulk.clone();
+        async move { accepted("pay", bulk.pay_orders(inputs).await) }
     })
     .await?;
     let unpaid = plan.ending(|end| end == End::CancelledUnpaid);
-    step("cancel unpaid orders", unpaid, |n| {
-        cancel(commands, plan, &orders, n)
+    step("cancel unpaid orders", unpaid, |batch| {
+        cancel(bulk, plan, &orders, batch)
     })
     .await?;
     settle(log, FULFILLMENT).await?;
 
-    step("dispatch shipments", plan.ending(End::is_dispatched), |n| {
-        let (carrier, prefix) = names::CARRIERS[plan.orders[n].carrier];
-        let body = json!({
-            "carrier": carrier,
-            "tracking_number": format!("{prefix}{:010}", n + 1),
-        });
-        commands.posting(
-            format!("/shipments/{}/dispatch", shipment(&orders[n])),
-            body,
-        )
-    })
+    step(
+        "dispatch shipments",
+        plan.ending(End::is_dispatched),
+        |batch| {
+            let inputs = batch
+                .iter()
+                .map(|&n| {
+                    let (carrier, prefix) = names::CARRIERS[plan.orders[n].carrier];
+                    let input = DispatchShipmentInput {
+                        carrier: Some(carrier.to_owned()),
+                        tracking_number: Some(format!("{prefix}{:010}", n + 1)),
+                    };
+                    (shipment(&orders[n]), input)
+                })
+                .collect();
+            let bulk = bulk.clone();
+            async move { accepted("dispatch", bulk.dispatch_shipments(inputs).await) }
+        },
+    )
     .await?;
     let paid = plan.ending(|end| end == End::CancelledPaid);
-    step("cancel paid orders", paid, |n| {
-        cancel(commands, plan, &orders, n)
+    step("cancel paid orders", paid, |batch| {
+        cancel(bulk, plan, &orders, batch)
     })
     .await?;
     settle(log, FULFILLMENT).await?;
 
     let delivering = plan.ending(|end| end == End::Delivered);
-    step("deliver shipments", delivering, |n| {
-        commands.posting(
-            format!("/shipments/{}/deliver", shipment(&orders[n])),
-            json!({}),
-        )
+    step("deliver shipments", delivering, |batch| {
+        let ids = batch.iter().map(|&n| shipment(&orders[n])).collect();
+        let bulk = bulk.clone();
+        async move { accepted("deliver", bulk.deliver_shipments(ids).await) }
     })
     .await?;
     settle(log, FULFILLMENT).await
@@ -171,47 +180,73 @@ async fn run(log: &EventLog, commands: &Commands, plan: &Plan) -> anyhow::Result
 /// Registers every customer and adds its addresses; returns each customer's id and
 /// address ids.
 async fn register_customers(
-    commands: &Commands,
+    bulk: &Bulk,
     plan: &Plan,
 ) -> anyhow::Result<Vec<(String, Vec<String>)>> {
-    step(
-        "register customers",
-        (0..plan.customers.len()).collect(),
-        |n| {
-            let customer = plan.customers[n].clone();
-            let commands = commands.clone();
-            async move {
-                let body = json!({ "name": customer.name, "email": customer.email });
-                let id = commands.post_for("/customers", &body, "id").await?;
-                let mut addresses = Vec::with_capacity(customer.addresses.len());
-                for address in &customer.addresses {
-                    let body = json!({
-                        "label": address.label,
-                        "line1": address.line1,
-                        "city": address.city,
-                        "postal_code": address.postal_code,
-                        "country": address.country,
-                    });
-                    let path = format!("/customers/{id}/addresses");
-                    addresses.push(commands.post_for(&path, &body, "address_id").await?);
-                }
-                Ok((id, addresses))
-            }
-        },
-    )
-    .await
+    let items = (0..plan.customers.len()).collect();
+    let registered = step("register customers", items, |batch| {
+        let customers: Vec<_> = batch.iter().map(|&n| plan.customers[n].clone()).collect();
+        let bulk = bulk.clone();
+        async move {
+            let inputs = customers
+                .iter()
+                .map(|customer| RegisterCustomerInput {
+                    name: Some(customer.name.clone()),
+                    email: Some(customer.email.clone()),
+                })
+                .collect();
+            let registered = accepted("register", bulk.register_customers(inputs).await)?;
+            let customer_ids = ids(&registered, "id")?;
+            let inputs = customers
+                .iter()
+                .zip(&customer_ids)
+                .flat_map(|(customer, id)| {
+                    customer.addresses.iter().map(|address| {
+                        let input = AddAddressInput {
+                            label: Some(address.label.to_owned()),
+                            line1: Some(address.line1.clone()),
+                            city: Some(address.city.to_owned()),
+                            postal_code: Some(address.postal_code.clone()),
+                            country: Some(address.country.to_owned()),
+                            ..AddAddressInput::default()
+                        };
+                        (id.clone(), input)
+                    })
+                })
+                .collect();
+            let answers = accepted("add address", bulk.add_addresses(inputs).await)?;
+            let mut addresses = ids(&answers, "address_id")?.into_iter();
+            Ok(customers
+                .iter()
+                .zip(customer_ids)
+                .map(|(customer, id)| {
+                    let own = addresses.by_ref().take(customer.addresses.len()).collect();
+                    (id, own)
+                })
+                .collect())
+        }
+    })
+    .await?;
+    Ok(registered)
 }
 
-async fn define_products(commands: &Commands, plan: &Plan) -> anyhow::Result<()> {
-    step("define products", (0..plan.products.len()).collect(), |n| {
-        let product = &plan.products[n];
-        let body = json!({
-            "sku": product.sku,
-            "name": product.name,
-            "price": money(product.price),
-            "stock": product.stock,
-        });
-        commands.posting("/products".to_owned(), body)
+async fn define_products(bulk: &Bulk, plan: &Plan) -> anyhow::Result<()> {
+    let items = (0..plan.products.len()).collect();
+    step("define products", items, |batch| {
+        let inputs = batch
+            .iter()
+            .map(|&n| {
+                let product = &plan.products[n];
+                DefineProductInput {
+                    sku: Some(product.sku.clone()),
+                    name: Some(product.name.clone()),
+                    price: Some(money(product.price)),
+                    stock: Some(i64::from(product.stock)),
+                }
+            })
+            .collect();
+        let bulk = bulk.clone();
+        async move { accepted("define", bulk.define_products(inputs).await) }
     })
     .await
     .map(drop)
@@ -219,39 +254,56 @@ async fn define_products(commands: &Commands, plan: &Plan) -> anyhow::Result<()>
 
 /// Places every order; returns their ids.
 async fn place_orders(
-    commands: &Commands,
+    bulk: &Bulk,
     plan: &Plan,
     customers: &[(String, Vec<String>)],
 ) -> anyhow::Result<Vec<String>> {
-    step("place orders", (0..plan.orders.len()).collect(), |n| {
-        let order = &plan.orders[n];
-        let (customer, addresses) = &customers[order.customer];
-        let lines: Vec<_> = order
-            .lines
+    let items = (0..plan.orders.len()).collect();
+    let placed = step("place orders", items, |batch| {
+        let inputs = batch
             .iter()
-            .map(|(product, quantity)| {
-                json!({ "sku": plan.products[*product].sku, "quantity": quantity })
+            .map(|&n| {
+                let order = &plan.orders[n];
+                let (customer, addresses) = &customers[order.customer];
+                let lines = order
+                    .lines
+                    .iter()
+                    .map(|(product, quantity)| OrderLineInput {
+                        sku: Some(plan.products[*product].sku.clone()),
+                        quantity: Some(i64::from(*quantity)),
+                    })
+                    .collect();
+                PlaceOrderInput {
+                    customer_id: Some(customer.clone()),
+                    shipping_address_id: Some(addresses[order.address].clone()),
+                    lines: Some(lines),
+                }
             })
             .collect();
-        let body = json!({
-            "customer_id": customer,
-            "shipping_address_id": addresses[order.address],
-            "lines": lines,
-        });
-        let commands = commands.clone();
-        async move { commands.post_for("/orders", &body, "id").await }
+        let bulk = bulk.clone();
+        async move { ids(&accepted("place", bulk.place_orders(inputs).await)?, "id") }
     })
-    .await
+    .await?;
+    Ok(placed)
 }
 
 fn cancel(
-    commands: &Commands,
+    bulk: &Bulk,
     plan: &Plan,
     orders: &[String],
-    n: usize,
-) -> impl Future<Output = anyhow::Result<()>> + Send + 'static {
-    let body = json!({ "reason": plan.orders[n].reason });
-    commands.posting(format!("/orders/{}/cancel", orders[n]), body)
+    batch: &[usize],
+) -> impl Future<Output = anyhow::Result<Vec<Accepted>>> + Send + 'static {
+    let inputs = batch
+        .iter()
+        .map(|&n| {
+            let input = CancelOrderInput {
+                reason: Some(plan.orders[n].reason.to_owned()),
+            };
+            (orders[n].clone(), input)
+        })
+        .collect();
+    let bulk = bulk.clone();
+    async move { accepted("cancel", bulk.cancel_orders(inputs).await) }
 }
 
 /// The shipment order-fulfillment created for a paid order.
@@ -263,40 +315,82 @@ fn shipment(order: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Runs `command` for each of `items`, [`CONCURRENCY`] at a time on the runtime's
-/// threads, showing progress; returns the results in the items' order. The first failure
-/// stops the step.
-async fn step<T, F, Fut>(label: &str, items: Vec<usize>, command: F) -> anyhow::Result<Vec<T>>
+/// Every command's success, or the first refusal (naming the command and the problem).
+fn accepted(
+    command: &str,
+    answers: Result<Answers, command_api::ApiError>,
+) -> anyhow::Result<Vec<Accepted>> {
+    let refused = |error: command_api::ApiError| {
+        anyhow::anyhow!(
+            "{command} was refused: {} {}: {error}",
+            error.status().as_u16(),
+            error.problem().slug
+        )
+    };
+    answers
+        .map_err(refused)?
+        .into_iter()
+        .map(|answer| answer.map_err(refused))
+        .collect()
+}
+
+/// The string field `key` of every answer (the ids they created).
+fn ids(answers: &[Accepted], key: &str) -> anyhow::Result<Vec<String>> {
+    answers
+        .iter()
+        .map(|answer| {
+            answer
+                .field(key)
+                .map(str::to_owned)
+                .ok_or_else(|| anyhow::anyhow!("an answer without {key}: {}", answer.body))
+        })
+        .collect()
+}
+
+/// Runs `items` in batches of [`BATCH`], [`IN_FLIGHT`] at a time on the runtime's
+/// threads, showing progress; `batch` runs one, answering a result per item. Returns the
+/// results in the items' order. The first failure stops the step.
+async fn step<T, F, Fut>(label: &str, items: Vec<usize>, batch: F) -> anyhow::Result<Vec<T>>
 where
-    F: Fn(usize) -> Fut,
-    Fut: Future<Output = anyhow::Result<T>> + Send + 'static,
+    F: Fn(&[usize]) -> Fut,
+    Fut: Future<Output = anyhow::Result<Vec<T>>> + Send + 'static,
     T: Send + 'static,
 {
     let mut progress = Progress::new(label, "commands", items.len() as u64);
-    let mut results: Vec<(usize, T)> = stream::iter(items.into_iter().map(|n| {
-        let run = tokio::spawn(command(n));
-        async move { run.await?.map(|result| (n, result)) }
+    let results: Vec<Vec<T>> = stream::iter(items.chunks(BATCH).map(|chunk| {
+        let run = tokio::spawn(batch(chunk));
+        async move { run.await? }
     }))
-    .buffer_unordered(CONCURRENCY)
-    .inspect_ok(|_| progress.advance())
+    .buffered(IN_FLIGHT)
+    .inspect_ok(|done| progress.advance(done.len() as u64))
     .try_collect()
     .await
     .with_context(|| format!("seeding failed at: {label}"))?;
     progress.finish();
-    results.sort_unstable_by_key(|(n, _)| *n);
-    Ok(results.into_iter().map(|(_, result)| result).collect())
+    Ok(results.into_iter().flatten().collect())
 }
 
 /// Waits until each of `names` has applied the whole log (and order-fulfillment appended
-/// nothing more meanwhile). A FAILED projection stops the seed.
+/// nothing more meanwhile). A FAILED projection stops the seed. It compares checkpoints
+/// with the log's last event, which costs the same however far behind they are: counting
+/// what is left would read all of it at every look. Progress counts positions.
 async fn settle(log: &EventLog, names: &[&str]) -> anyhow::Result<()> {
+    // The log grew in bulk since the last step, faster than autovacuum follows: its
+    // statistics are brought up to date, as after any bulk load. With a table ten times
+    // the size its statistics say, the followers' reads sorted all that was left of the
+    // log at every batch instead of walking the log-order index.
+    sqlx::query("ANALYZE events")
+        .execute(log.pool())
+        .await
+        .context("analyzing the log")?;
     let mut progress: Option<(Progress, u64)> = None;
     let mut settled_at = None;
     loop {
-        let statuses = projections::status::status(log, names).await?;
-        if let Some(failed) = statuses
+        let last = log.last().await?;
+        let checkpoints = projections::status::checkpoints(log, names).await?;
+        if let Some(failed) = checkpoints
             .iter()
-            .find(|s| s.state == projections::status::FAILED)
+            .find(|c| c.state == projections::status::FAILED)
         {
             anyhow::bail!(
                 "projection {} FAILED: {}",
@@ -304,20 +398,23 @@ async fn settle(log: &EventLog, names: &[&str]) -> anyhow::Result<()> {
                 failed.last_error.as_deref().unwrap_or("no error recorded")
             );
         }
-        let head = statuses.first().map_or(0, |s| s.head_position);
-        let behind = statuses.iter().map(|s| s.lag).max().unwrap_or(0);
-        if behind == 0 {
-            // Twice at the same head: nothing was appended in between.
-            if settled_at == Some(head) {
+        if checkpoints.iter().all(|c| c.at >= last) {
+            // Twice at the same end: nothing was appended in between.
+            if settled_at == Some(last) {
                 if let Some((mut progress, first)) = progress {
                     progress.update(first, first);
                     progress.finish();
                 }
                 return Ok(());
             }
-            settled_at = Some(head);
+            settled_at = Some(last);
         } else {
             settled_at = None;
+            let behind = checkpoints
+                .iter()
+                .map(|c| last.position.saturating_sub(c.at.position))
+                .max()
+                .unwrap_or(0);
             let behind = u64::try_from(behind).unwrap_or(0);
             let (progress, first) = progress.get_or_insert_with(|| {
                 (
@@ -333,10 +430,13 @@ async fn settle(log: &EventLog, names: &[&str]) -> anyhow::Result<()> {
 }
 
 /// Cents of the plan's currency as the API takes money.
-fn money(cents: i64) -> serde_json::Value {
+fn money(cents: i64) -> MoneyInput {
     let amount =
         Currency::parse(plan::CURRENCY).map(|euro| Money::from_minor(cents, euro).amount());
-    json!({ "amount": amount.unwrap_or_default(), "currency": plan::CURRENCY })
+    MoneyInput {
+        amount: Some(amount.unwrap_or_default()),
+        currency: Some(plan::CURRENCY.to_owned()),
+    }
 }
 
 /// How many orders end in each status.
