@@ -206,10 +206,3 @@ impl Bulk {
         Ok(answers)
     }
 }
-
-impl Accepted {
-    /// The answer's string field `key` (`id`, `address_id`), as a client reads it.
-    pub fn field(&self, key: &str) -> Option<&str> {
-        self.body.get(key).and_then(Value::as_str)
-    }
-}

@@ -276,6 +276,13 @@ pub struct Accepted {
     pub replayed: bool,
 }
 
+impl Accepted {
+    /// The answer's string field `key` (`id`, `address_id`), as a client reads it.
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.body.get(key).and_then(Value::as_str)
+    }
+}
+
 impl IntoResponse for Accepted {
     /// The JSON answer with its `ETag` (and `Idempotent-Replayed` for a replay).
     fn into_response(self) -> Response {
