@@ -125,3 +125,23 @@ async fn a_snapshot_of_another_schema_version_is_ignored_and_replaced() {
     .await
     .expect("the test hung");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aggregate_named_twice_in_one_load_is_loaded_once() {
+    tokio::time::timeout(LIMIT, async {
+        let p = Platform::new().await;
+        p.product("TWICE", 10).await;
+        for _ in 0..30 {
+            p.ok("/products/TWICE/restock", json!({"quantity": 1}))
+                .await;
+        }
+        let ids = ["TWICE".to_owned(), "TWICE".to_owned()];
+        let many = p.store.load_many::<Product>(&ids).await.expect("load");
+        let once = p.store.load::<Product>("TWICE").await.expect("load");
+        assert_eq!(many.len(), 1);
+        assert_eq!(many["TWICE"].version, once.version);
+        assert_eq!(many["TWICE"].aggregate, full_fold(&p, "TWICE").await);
+    })
+    .await
+    .expect("the test hung");
+}

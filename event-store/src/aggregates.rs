@@ -124,6 +124,7 @@ impl AggregateStore {
     }
 
     /// Several aggregates of type `A` in one round trip; those without events are absent.
+    /// An id named twice is loaded once.
     pub async fn load_many<A>(
         &self,
         ids: &[String],
@@ -135,6 +136,11 @@ impl AggregateStore {
         if ids.is_empty() {
             return Ok(loaded);
         }
+        // Each id once: the statement returns an aggregate's events once per mention, and
+        // they would be applied again.
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
         // One row per event after each aggregate's snapshot (one all-NULL row for an
         // aggregate with nothing after it); the snapshot columns repeat on each.
         let sql = format!(
@@ -153,7 +159,7 @@ impl AggregateStore {
             let mut lease = self.log.leases().lease().await?;
             let rows = sqlx::query(&sql)
                 .bind(A::TYPE)
-                .bind(ids)
+                .bind(&ids)
                 .bind(self.schema_of(A::TYPE).unwrap_or(-1))
                 .fetch_all(&mut *lease)
                 .await;

@@ -31,9 +31,7 @@ where
         store: &AggregateStore,
         ids: impl IntoIterator<Item = String>,
     ) -> Result<Self, LoadError> {
-        let mut ids: Vec<String> = ids.into_iter().collect();
-        ids.sort_unstable();
-        ids.dedup();
+        let ids: Vec<String> = ids.into_iter().collect();
         Ok(Self {
             states: store.load_many::<A>(&ids).await?,
             written: HashMap::new(),

@@ -48,15 +48,11 @@ pub(crate) struct PlacementFacts {
 
 impl PlacementFacts {
     pub(crate) async fn load(state: &AppState, orders: &[OrderRequest]) -> Result<Self, ApiError> {
-        let mut customers: Vec<String> = orders.iter().map(|o| o.customer_id.to_string()).collect();
-        customers.sort_unstable();
-        customers.dedup();
-        let mut skus: Vec<String> = orders
+        let customers: Vec<String> = orders.iter().map(|o| o.customer_id.to_string()).collect();
+        let skus: Vec<String> = orders
             .iter()
             .flat_map(|o| o.lines.iter().map(|l| l.sku.to_string()))
             .collect();
-        skus.sort_unstable();
-        skus.dedup();
         Ok(Self {
             customers: state.load_many::<Customer>(&customers).await?,
             products: state.load_many::<Product>(&skus).await?,
