@@ -79,12 +79,14 @@ impl Bulk {
         &self,
         inputs: Vec<(String, AddAddressInput)>,
     ) -> Result<Answers, ApiError> {
-        let commands = inputs.into_iter().map(|(id, input)| {
-            let customer_id = path_uuid(&id)?;
-            let address = input.validate()?;
-            Ok(customers::new_address(&self.state, customer_id, address))
+        let commands = on_paths(inputs, |customer_id, input: AddAddressInput| {
+            Ok(customers::new_address(
+                &self.state,
+                customer_id,
+                input.validate()?,
+            ))
         });
-        self.run("AddAddress", commands.collect()).await
+        self.run("AddAddress", commands).await
     }
 
     /// `POST /products` for each input.
@@ -115,11 +117,10 @@ impl Bulk {
         &self,
         inputs: Vec<(String, PayOrderInput)>,
     ) -> Result<Answers, ApiError> {
-        let commands = inputs.into_iter().map(|(id, input)| {
-            let order_id = path_uuid(&id)?;
+        let commands = on_paths(inputs, |order_id, input: PayOrderInput| {
             Ok(orders::payment(&self.state, order_id, input.validate()?))
         });
-        self.run("PayOrder", commands.collect()).await
+        self.run("PayOrder", commands).await
     }
 
     /// `POST /orders/{id}/cancel` for each (order id, input).
@@ -127,15 +128,14 @@ impl Bulk {
         &self,
         inputs: Vec<(String, CancelOrderInput)>,
     ) -> Result<Answers, ApiError> {
-        let commands = inputs.into_iter().map(|(id, input)| {
-            let order_id = path_uuid(&id)?;
+        let commands = on_paths(inputs, |order_id, input: CancelOrderInput| {
             Ok(orders::cancellation(
                 &self.state,
                 order_id,
                 input.validate()?,
             ))
         });
-        self.run("CancelOrder", commands.collect()).await
+        self.run("CancelOrder", commands).await
     }
 
     /// `POST /shipments/{id}/dispatch` for each (shipment id, input).
@@ -143,23 +143,23 @@ impl Bulk {
         &self,
         inputs: Vec<(String, DispatchShipmentInput)>,
     ) -> Result<Answers, ApiError> {
-        let commands = inputs.into_iter().map(|(id, input)| {
-            let shipment_id = path_uuid(&id)?;
+        let commands = on_paths(inputs, |shipment_id, input: DispatchShipmentInput| {
             Ok(shipments::dispatching(
                 &self.state,
                 shipment_id,
                 input.validate()?,
             ))
         });
-        self.run("DispatchShipment", commands.collect()).await
+        self.run("DispatchShipment", commands).await
     }
 
     /// `POST /shipments/{id}/deliver` for each shipment id.
     pub async fn deliver_shipments(&self, ids: Vec<String>) -> Result<Answers, ApiError> {
-        let commands = ids
-            .into_iter()
-            .map(|id| Ok(shipments::delivery(&self.state, path_uuid(&id)?)));
-        self.run("DeliverShipment", commands.collect()).await
+        let inputs = ids.into_iter().map(|id| (id, ())).collect();
+        let commands = on_paths(inputs, |shipment_id, ()| {
+            Ok(shipments::delivery(&self.state, shipment_id))
+        });
+        self.run("DeliverShipment", commands).await
     }
 
     /// Runs the commands that were built as one batch and answers every input: those that
@@ -205,4 +205,20 @@ impl Bulk {
         }
         Ok(answers)
     }
+}
+
+/// The commands of route inputs naming their aggregate in the path: each id read as the
+/// route reads it (one that is not a UUID names nothing: `404`), then `build`.
+fn on_paths<'s, T, Id, A>(
+    inputs: Vec<(String, T)>,
+    build: impl Fn(Id, T) -> Result<Command<'s, A>, ApiError>,
+) -> Vec<Result<Command<'s, A>, ApiError>>
+where
+    Id: std::str::FromStr,
+    A: cqrs_es::Aggregate,
+{
+    inputs
+        .into_iter()
+        .map(|(id, input)| build(path_uuid(&id)?, input))
+        .collect()
 }

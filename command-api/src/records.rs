@@ -1,6 +1,6 @@
 //! Rows the command side writes in the same transaction as a command's events.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -54,12 +54,14 @@ pub(crate) async fn claim_emails(
     tx: &mut PgConnection,
     claims: &[(String, CustomerId)],
 ) -> Result<bool, sqlx::Error> {
-    let mut last: Vec<(&str, Uuid)> = Vec::with_capacity(claims.len());
-    for (email, customer) in claims.iter().rev() {
-        if last.iter().all(|(_, c)| *c != customer.as_uuid()) {
-            last.push((email, customer.as_uuid()));
-        }
-    }
+    // Each customer's last claim (a later one replaces an earlier), in the order of the
+    // emails, so that concurrent claims take their rows in one order.
+    let last: HashMap<Uuid, &str> = claims
+        .iter()
+        .map(|(email, customer)| (customer.as_uuid(), email.as_str()))
+        .collect();
+    let mut last: Vec<(&str, Uuid)> = last.into_iter().map(|(c, e)| (e, c)).collect();
+    last.sort_unstable();
     let (emails, customers): (Vec<&str>, Vec<Uuid>) = last.into_iter().unzip();
     sqlx::query(
         "INSERT INTO customer_emails (email, customer_id)
@@ -136,20 +138,20 @@ pub(crate) async fn claim_fates(
     tx: &mut PgConnection,
     claims: &[(ShipmentId, Fate)],
 ) -> Result<Option<Fate>, sqlx::Error> {
-    let mut shipments: Vec<Uuid> = Vec::with_capacity(claims.len());
-    let mut fates: Vec<&str> = Vec::with_capacity(claims.len());
-    for (shipment, fate) in claims {
-        let shipment = shipment.as_uuid();
-        match shipments.iter().position(|s| *s == shipment) {
-            // One statement cannot claim a row twice; the same fate again is no news.
-            Some(at) if fates[at] == fate.as_str() => {}
-            Some(at) => return Ok(Some(Fate::stored(fates[at]))),
-            None => {
-                shipments.push(shipment);
-                fates.push(fate.as_str());
-            }
+    // One statement cannot claim a row twice: the same fate again is no news, and the
+    // other fate for one order within the same claims is refused before asking. In the
+    // order of the shipments, so that concurrent claims take their rows in one order.
+    let mut claimed: BTreeMap<Uuid, Fate> = BTreeMap::new();
+    for &(shipment, fate) in claims {
+        match claimed.insert(shipment.as_uuid(), fate) {
+            Some(earlier) if earlier != fate => return Ok(Some(earlier)),
+            _ => {}
         }
     }
+    let (shipments, fates): (Vec<Uuid>, Vec<&str>) = claimed
+        .iter()
+        .map(|(shipment, fate)| (*shipment, fate.as_str()))
+        .unzip();
     let held: Vec<(Uuid, String)> = sqlx::query_as(
         "INSERT INTO order_fates (shipment_id, fate)
          SELECT * FROM UNNEST($1::uuid[], $2::text[])
@@ -161,11 +163,8 @@ pub(crate) async fn claim_fates(
     .fetch_all(&mut *tx)
     .await?;
     Ok(held.iter().find_map(|(shipment, held)| {
-        let claimed = shipments
-            .iter()
-            .position(|s| s == shipment)
-            .map(|at| fates[at]);
-        (claimed != Some(held.as_str())).then(|| Fate::stored(held))
+        let held = Fate::stored(held);
+        (claimed.get(shipment) != Some(&held)).then_some(held)
     }))
 }
 

@@ -295,14 +295,36 @@ pub fn positioned(
     events: &[SerializedEvent],
     appended: &Appended,
 ) -> Option<Vec<(Snapshot, i64)>> {
-    let positions: HashMap<(&str, &str, i64), i64> = events
+    at_positions(placed(snapshots, events)?, appended)
+}
+
+/// Snapshots [`placed`] among an append's events, with the positions those events got
+/// (as `appended`). `None`: a place past the append (a bug).
+pub fn at_positions(
+    placed: Vec<(Snapshot, usize)>,
+    appended: &Appended,
+) -> Option<Vec<(Snapshot, i64)>> {
+    placed
+        .into_iter()
+        .map(|(snapshot, at)| Some((snapshot, *appended.positions.get(at)?)))
+        .collect()
+}
+
+/// Pairs each snapshot with the index of its event in `events`, for an append whose
+/// positions are not known yet ([`positioned`] once they are). A snapshot whose event is
+/// not among them is a bug: `None`.
+pub fn placed(
+    snapshots: Vec<Snapshot>,
+    events: &[SerializedEvent],
+) -> Option<Vec<(Snapshot, usize)>> {
+    let places: HashMap<(&str, &str, i64), usize> = events
         .iter()
-        .zip(&appended.positions)
-        .map(|(e, &p)| {
+        .enumerate()
+        .map(|(at, e)| {
             let sequence = i64::try_from(e.sequence).unwrap_or(i64::MAX);
             (
                 (e.aggregate_type.as_str(), e.aggregate_id.as_str(), sequence),
-                p,
+                at,
             )
         })
         .collect();
@@ -314,8 +336,8 @@ pub fn positioned(
                 snapshot.aggregate_id.as_str(),
                 snapshot.sequence,
             );
-            let position = *positions.get(&key)?;
-            Some((snapshot, position))
+            let at = *places.get(&key)?;
+            Some((snapshot, at))
         })
         .collect()
 }

@@ -114,13 +114,14 @@ impl OrderFulfillment {
                     order_ids.insert(cause.aggregate_id.clone());
                     stocking_orders.insert(cause.aggregate_id.clone());
                 }
-                Event::Order(OrderEvent::OrderPaid { .. } | OrderEvent::OrderCancelled { .. }) => {
+                Event::Order(OrderEvent::OrderPaid { .. }) => {
                     order_ids.insert(cause.aggregate_id.clone());
-                    if matches!(cause.event, Event::Order(OrderEvent::OrderCancelled { .. })) {
-                        stocking_orders.insert(cause.aggregate_id.clone());
-                    }
-                    let order_id: OrderId = parse_id(&cause.aggregate_id)?;
-                    shipment_ids.insert(ShipmentId::for_order(order_id).to_string());
+                    shipment_ids.insert(shipment_of(&cause.aggregate_id)?);
+                }
+                Event::Order(OrderEvent::OrderCancelled { .. }) => {
+                    order_ids.insert(cause.aggregate_id.clone());
+                    stocking_orders.insert(cause.aggregate_id.clone());
+                    shipment_ids.insert(shipment_of(&cause.aggregate_id)?);
                 }
                 Event::Shipment(ShipmentEvent::ShipmentDispatched { .. }) => {
                     shipment_ids.insert(cause.aggregate_id.clone());
@@ -433,6 +434,12 @@ fn metadata(cause: &Envelope) -> Value {
         .clone()
         .unwrap_or_else(|| causation.clone());
     event_store::event::metadata(&correlation, &causation, event_store::event::system_actor())
+}
+
+/// The id of the shipment of the order `order_id`.
+fn shipment_of(order_id: &str) -> anyhow::Result<String> {
+    let order_id: OrderId = parse_id(order_id)?;
+    Ok(ShipmentId::for_order(order_id).to_string())
 }
 
 fn parse_id<T: std::str::FromStr>(id: &str) -> anyhow::Result<T>

@@ -76,12 +76,12 @@ impl AppState {
         let (mut emails, mut fates) = (Vec::<(String, CustomerId)>::new(), Vec::new());
         for command in commands {
             let loaded = working.loaded(&command.id);
-            let (version, loaded_position) = (loaded.version, loaded.last_position);
+            let loaded_position = loaded.last_position;
             if let Err(refused) = crate::access::check_owner(
                 ctx.only_customer,
                 &loaded.aggregate,
                 &command.command,
-                version > 0,
+                loaded.version > 0,
             ) {
                 decisions.push(Decision::Refused(refused));
                 continue;
@@ -105,6 +105,7 @@ impl AppState {
                 continue;
             }
             let end = events.len();
+            let version = working.loaded(&command.id).version;
             let last = match last_of.get(command.id.as_str()) {
                 _ if end > first => Last::Appended(end - 1),
                 Some(&at) => Last::Appended(at),
@@ -115,10 +116,7 @@ impl AppState {
             }
             emails.extend(command.records.email_claim.clone());
             fates.extend(command.records.fate);
-            decisions.push(Decision::Decided {
-                version: version + i64::try_from(end - first).unwrap_or(i64::MAX),
-                last,
-            });
+            decisions.push(Decision::Decided { version, last });
         }
         if events.is_empty() {
             return Ok(answers(commands, decisions, &[]));
@@ -126,15 +124,17 @@ impl AppState {
         let snapshots = working
             .snapshots(&self.store)
             .map_err(|e| ApiError::Internal(e.into()))?;
-        let written = events.clone();
+        let snapshots = aggregates::placed(snapshots, &events).ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("a snapshot without its event in the batch"))
+        })?;
         let outcome = self
             .log
             .append_then(&events, move |tx, appended| {
                 Box::pin(async move {
-                    let snapshots = aggregates::positioned(snapshots, &written, appended)
-                        .ok_or_else(|| {
+                    let snapshots =
+                        aggregates::at_positions(snapshots, appended).ok_or_else(|| {
                             AppendError::Database(sqlx::Error::Protocol(
-                                "a snapshot without its event in the batch".into(),
+                                "a snapshot's event is not in the append".into(),
                             ))
                         })?;
                     AggregateStore::save_snapshots(tx, &snapshots).await?;
